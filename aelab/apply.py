@@ -1,0 +1,82 @@
+"""Apply a trained run to a user's image files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+
+
+def read_image(path: str | Path, channels: int, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read an image file as uint8 (C, H, W) with `channels` 1 (grey) or 3 (RGB).
+
+    With `size` = (H, W), the image is resized (bicubic). A grey model given a colour file
+    is an error rather than a silent conversion (colour information would be lost).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"image file {str(path)!r} does not exist.")
+    if path.stat().st_size == 0:
+        raise DataError(f"image file {str(path)!r} is empty (0 bytes).")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            grey_mode = im.mode in ("L", "1", "I", "I;16", "F", "LA")
+            if channels == 1 and not grey_mode and _is_colour(im):
+                raise DataError(f"{str(path)!r} is a colour image but the model is greyscale "
+                                "(1 channel). Convert the file to greyscale first, or use a "
+                                "model trained on RGB images.")
+            im = im.convert("L" if channels == 1 else "RGB")
+            if size is not None and im.size != (size[1], size[0]):
+                im = im.resize((size[1], size[0]), Image.Resampling.BICUBIC)
+            arr = np.asarray(im, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError) as e:
+        raise DataError(f"cannot read {str(path)!r} as an image ({e}). Use a PNG, JPEG or BMP "
+                        "file.") from e
+    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+def _is_colour(im) -> bool:
+    """True when an RGB(A) image's channels differ somewhere (grey stored as RGB is fine)."""
+    rgb = np.asarray(im.convert("RGB"), dtype=np.int16)
+    return bool(np.abs(rgb[..., 0] - rgb[..., 1]).max() > 2 or
+                np.abs(rgb[..., 1] - rgb[..., 2]).max() > 2)
+
+
+def save_image(array: np.ndarray, path: str | Path) -> None:
+    """Write a (C, H, W) image, uint8 or float in [0, 1], as PNG."""
+    from PIL import Image
+
+    a = np.asarray(array)
+    if a.dtype != np.uint8:
+        a = (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
+    a = a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
+    Image.fromarray(a).save(path)
+
+
+def reconstruct_files(run_dir: str | Path, images: list[str | Path], out_dir: str | Path
+                      ) -> list[Path]:
+    """Reconstruct image files with a trained run, resized to the model's input size.
+
+    Writes ``<stem>-input.png`` (the resized input) and ``<stem>-reconstruction.png`` per
+    file. Every file is read and checked first, so a bad file means nothing is written.
+    """
+    from .runs import load_run, reconstruct
+
+    _, model = load_run(run_dir)
+    c, h, w = model.input_shape
+    x = np.stack([read_image(p, c, (h, w)) for p in images])
+    x_rec = reconstruct(model, x)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path, xi, ri in zip(images, x, x_rec, strict=True):
+        for tag, img in (("input", xi), ("reconstruction", ri)):
+            target = out / f"{Path(path).stem}-{tag}.png"
+            save_image(img, target)
+            written.append(target)
+    return written

@@ -1,0 +1,299 @@
+"""Typed run configuration: frozen dataclasses, built from TOML/JSON, validated in one place.
+
+A run config has four sections, each a dataclass::
+
+    [data]   name, limit, test_limit, val_fraction, data_dir, options
+    [model]  name, then the model constructor's keyword arguments (latent_dim, hidden, ...)
+    [loss]   name (mse | bce | mse_cosine), cosine_weight, kl_weight, l1_code
+    [train]  epochs, batch_size, lr, optimizer, weight_decay, momentum, seed, device,
+             patience, min_delta, grad_clip, restore_best
+
+Every error names the dotted key, the value, and what is allowed. Unknown keys are errors
+that suggest the closest known key. Nothing here has side effects.
+
+Example
+-------
+>>> cfg = RunConfig.from_dict({"model": {"name": "dense", "latent_dim": 8}})
+>>> cfg.model.kwargs["latent_dim"], cfg.train.epochs
+(8, 10)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
+RECONSTRUCTION_LOSSES = ("mse", "bce", "mse_cosine")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _check_keys(section: str, given: Mapping[str, Any], allowed: list[str]) -> None:
+    for key in given:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" Did you mean '{section}.{close[0]}'?" if close else ""
+            raise ConfigError(
+                f"unknown config key '{section}.{key}'.{hint} "
+                f"Allowed keys in [{section}]: {', '.join(allowed)}."
+            )
+
+
+def _type_name(types: tuple[type, ...]) -> str:
+    return " or ".join("a number" if t is float else t.__name__ for t in types)
+
+
+def _get(section: str, d: Mapping[str, Any], key: str, types: tuple[type, ...], default: Any,
+         *, low: float | None = None, high: float | None = None, choices: tuple = (),
+         optional: bool = False) -> Any:
+    """Read one value, checking its type, range and choices; errors name `section.key`."""
+    path = f"{section}.{key}"
+    value = d.get(key, default)
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{path} must be set; got nothing.")
+    # bool is an int in Python; never accept it where a number is meant.
+    if isinstance(value, bool) and bool not in types:
+        raise ConfigError(f"{path} must be {_type_name(types)}; got {value!r}.")
+    if float in types and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, types):
+        raise ConfigError(f"{path} must be {_type_name(types)}; got {value!r} "
+                          f"({type(value).__name__}).")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{path} must be finite; got {value!r}.")
+    if choices and value not in choices:
+        close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"{path} = {value!r} is not allowed.{hint} "
+                          f"Allowed: {', '.join(map(str, choices))}.")
+    if low is not None and value < low:
+        raise ConfigError(f"{path} must be >= {low}; got {value!r}.")
+    if high is not None and value > high:
+        raise ConfigError(f"{path} must be <= {high}; got {value!r}.")
+    return value
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which dataset to load and how much of it.
+
+    `limit` caps the training images (taken after a seeded shuffle), `test_limit` the test
+    images; `val_fraction` of the training images is held out (stratified, seeded by
+    `train.seed`) for validation and early stopping. `options` go to the dataset recipe
+    (e.g. ``path``, ``size``, ``mode`` for ``image_folder``).
+    """
+
+    name: str = "digits"
+    limit: int | None = None
+    test_limit: int | None = None
+    val_fraction: float = 0.1
+    data_dir: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> DataConfig:
+        _check_keys("data", d, [f.name for f in dataclasses.fields(cls)])
+        options = d.get("options", {})
+        if not isinstance(options, Mapping):
+            raise ConfigError(f"data.options must be a table of dataset options; got {options!r}.")
+        return cls(
+            name=_get("data", d, "name", (str,), cls.name),
+            limit=_get("data", d, "limit", (int,), None, low=1, optional=True),
+            test_limit=_get("data", d, "test_limit", (int,), None, low=1, optional=True),
+            val_fraction=_get("data", d, "val_fraction", (float,), cls.val_fraction,
+                              low=0.0, high=0.9),
+            data_dir=_get("data", d, "data_dir", (str,), None, optional=True),
+            options=dict(options),
+        )
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A registered model name and its constructor's keyword arguments.
+
+    The keyword arguments are checked against the constructor's signature when the model
+    is built (`aelab.models.create_model`), so a misspelt key is an error there.
+    """
+
+    name: str = "conv"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ModelConfig:
+        kwargs = {k: v for k, v in d.items() if k != "name"}
+        return cls(name=_get("model", d, "name", (str,), cls.name), kwargs=kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.kwargs}
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """The objective: a reconstruction term plus optional weighted regularizers.
+
+    `name` picks the reconstruction term (mse | bce | mse_cosine). `cosine_weight` weighs
+    the cosine-similarity bonus of mse_cosine. `kl_weight` weighs the VAE KL term (default:
+    1 for models with a Gaussian encoder, otherwise unset). `l1_code` weighs L1 activity
+    sparsity on the code (0 = off).
+    """
+
+    name: str = "mse"
+    cosine_weight: float = 0.1
+    kl_weight: float | None = None
+    l1_code: float = 0.0
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LossConfig:
+        _check_keys("loss", d, [f.name for f in dataclasses.fields(cls)])
+        return cls(
+            name=_get("loss", d, "name", (str,), cls.name, choices=RECONSTRUCTION_LOSSES),
+            cosine_weight=_get("loss", d, "cosine_weight", (float,), cls.cosine_weight, low=0.0),
+            kl_weight=_get("loss", d, "kl_weight", (float,), None, low=0.0, optional=True),
+            l1_code=_get("loss", d, "l1_code", (float,), cls.l1_code, low=0.0),
+        )
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings. `patience` (epochs without a validation improvement of at least
+    `min_delta`) turns on early stopping; `restore_best` then keeps the best epoch's weights."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    seed: int = 0
+    device: str = "auto"
+    patience: int | None = None
+    min_delta: float = 0.0
+    grad_clip: float | None = None
+    restore_best: bool = True
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
+        _check_keys("train", d, [f.name for f in dataclasses.fields(cls)])
+        g = lambda key, types, **kw: _get("train", d, key, types, getattr(cls, key), **kw)  # noqa: E731
+        return cls(
+            epochs=g("epochs", (int,), low=1),
+            batch_size=g("batch_size", (int,), low=1),
+            lr=g("lr", (float,), low=0.0),
+            optimizer=g("optimizer", (str,), choices=OPTIMIZERS),
+            weight_decay=g("weight_decay", (float,), low=0.0),
+            momentum=g("momentum", (float,), low=0.0, high=1.0),
+            seed=g("seed", (int,), low=0),
+            device=g("device", (str,), choices=DEVICES),
+            patience=_get("train", d, "patience", (int,), None, low=1, optional=True),
+            min_delta=g("min_delta", (float,), low=0.0),
+            grad_clip=_get("train", d, "grad_clip", (float,), None, low=0.0, optional=True),
+            restore_best=g("restore_best", (bool,)),
+        )
+
+
+SECTIONS = ("name", "data", "model", "loss", "train")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The whole run: a name and the four sections."""
+
+    name: str = "run"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
+        """Build and validate a config from nested dicts (as read from TOML or JSON).
+
+        Raises
+        ------
+        ConfigError
+            For an unknown section or key (with the closest match), a wrong type, or a value
+            out of range; the message names the dotted key.
+        """
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"a run config must be a table of sections; got {type(d).__name__}.")
+        _check_keys("config", d, list(SECTIONS))
+        for section in SECTIONS[1:]:
+            if not isinstance(d.get(section, {}), Mapping):
+                raise ConfigError(f"[{section}] must be a table; got {d[section]!r}.")
+        return cls(
+            name=_get("config", d, "name", (str,), cls.name),
+            data=DataConfig.from_dict(d.get("data", {})),
+            model=ModelConfig.from_dict(d.get("model", {})),
+            loss=LossConfig.from_dict(d.get("loss", {})),
+            train=TrainConfig.from_dict(d.get("train", {})),
+        )
+
+    @classmethod
+    def from_file(cls, path: str | Path, overrides: list[str] = ()) -> RunConfig:
+        """Read a TOML (or JSON) config file, apply ``section.key=value`` overrides, validate."""
+        return cls.from_dict(apply_overrides(read_config_file(path), overrides))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "data": dataclasses.asdict(self.data),
+            "model": self.model.to_dict(),
+            "loss": dataclasses.asdict(self.loss),
+            "train": dataclasses.asdict(self.train),
+        }
+
+    def replace(self, overrides: list[str]) -> RunConfig:
+        """A new config with ``section.key=value`` overrides applied and validated."""
+        return RunConfig.from_dict(apply_overrides(self.to_dict(), overrides))
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist. Pass a .toml file "
+                          "(see the examples in configs/) or leave it out to use the defaults.")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".json":
+            return json.loads(text)
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"cannot parse config file {str(path)!r}: {e}") from e
+
+
+def parse_value(text: str) -> Any:
+    """Parse an override value as a TOML value (numbers, booleans, arrays, quoted strings);
+    anything that is not valid TOML is taken as a bare string (so ``model.name=conv`` works)."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(d: Mapping[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply dotted ``section.key=value`` overrides (the CLI's ``--set``) to a nested dict."""
+    out = json.loads(json.dumps(d))  # deep copy of plain data
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            raise ConfigError(f"--set expects section.key=value (e.g. train.lr=3e-4); got {item!r}.")
+        node = out
+        for part in parts[:-1]:
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                raise ConfigError(f"--set {item!r}: {part!r} is a value, not a section.")
+            node = nxt
+        node[parts[-1]] = parse_value(value.strip())
+    return out

@@ -1,0 +1,219 @@
+"""The training loop: one plain function, `fit`.
+
+seed -> optimizer -> per step: batch, corrupt, forward, named loss terms, backward, clip,
+step -> validate under eval()/no_grad() -> history row -> checkpoint -> early stopping.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import logging
+import math
+import time
+from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from ..config import TrainConfig
+from ..errors import TrainingError
+from ..models import save_model
+from .batches import Batches
+from .checkpoint import load_optimizer, save_optimizer
+
+log = logging.getLogger(__name__)
+
+Corruption = Callable[[Tensor, torch.Generator], Tensor]
+
+
+@dataclass
+class FitResult:
+    history: list[dict[str, float]]
+    best_epoch: int
+    stopped_early: bool
+
+
+class Callback:
+    """Hooks for progress display; the loop calls them, the CLI implements them."""
+
+    def on_train_start(self, epochs: int, steps_per_epoch: int, start_epoch: int) -> None: ...
+    def on_batch_end(self, step: int, terms: dict[str, Tensor]) -> None: ...
+    def on_epoch_end(self, row: dict[str, float]) -> None: ...
+    def on_train_end(self, history: list[dict[str, float]]) -> None: ...
+
+
+def build_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """Adam, AdamW, SGD or Adadelta. The fused implementations are used where torch has them
+    (on CPU, fused Adam's step is ~5x cheaper than the default loop over parameters)."""
+    params = list(params)
+    kinds = {
+        "adam": (torch.optim.Adam, {"weight_decay": cfg.weight_decay}),
+        "adamw": (torch.optim.AdamW, {"weight_decay": cfg.weight_decay}),
+        "sgd": (torch.optim.SGD, {"momentum": cfg.momentum, "weight_decay": cfg.weight_decay}),
+        "adadelta": (torch.optim.Adadelta, {"weight_decay": cfg.weight_decay}),
+    }
+    cls, kwargs = kinds[cfg.optimizer]
+    if cfg.optimizer != "adadelta":
+        try:
+            return cls(params, lr=cfg.lr, fused=True, **kwargs)
+        except (RuntimeError, TypeError) as e:  # fused unsupported for this device/dtype
+            log.debug("fused %s unavailable (%s); using foreach", cfg.optimizer, e)
+    return cls(params, lr=cfg.lr, foreach=True, **kwargs)
+
+
+def _check_finite(terms: dict[str, Tensor], epoch: int, step: int) -> None:
+    if torch.isfinite(terms["total"]):
+        return
+    bad = [f"{k}={v.item():.4g}" for k, v in terms.items() if not torch.isfinite(v)]
+    raise TrainingError(
+        f"loss became non-finite at epoch {epoch}, step {step}: {', '.join(bad)}. "
+        "Lower train.lr, set train.grad_clip, or check the input data for NaNs."
+    )
+
+
+def evaluate_terms(model: nn.Module, objective, batches: Batches) -> dict[str, float]:
+    """Mean of every loss term over `batches`, in eval mode without gradients."""
+    was_training = model.training
+    model.eval()
+    sums: dict[str, Tensor] = {}
+    with torch.no_grad():
+        for x, _ in batches:
+            terms = objective(x, model(x))
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + v.detach() * len(x)
+    model.train(was_training)
+    return {k: float(v) / batches.n for k, v in sums.items()}
+
+
+def sanity_check(model: nn.Module, objective, batches: Batches) -> None:
+    """Run one batch through model and objective before epoch 1; fail fast with causes."""
+    x, _ = next(iter(batches))
+    try:
+        with torch.no_grad():
+            out = model(x)
+            terms = objective(x, out)
+    except Exception as e:
+        raise TrainingError(
+            f"the first batch (shape {tuple(x.shape)}) failed in the model or the loss: {e}. "
+            "Likely causes: the model's input_shape does not match the data, or a loss term "
+            "needs outputs the model does not give."
+        ) from e
+    if out.x_logits.shape != x.shape:
+        raise TrainingError(f"the model returns images of shape {tuple(out.x_logits.shape)} for "
+                            f"inputs of shape {tuple(x.shape)}; they must match.")
+    _check_finite(terms, epoch=0, step=0)
+
+
+def write_history(path: Path, history: list[dict[str, float]]) -> None:
+    columns: list[str] = []
+    for row in history:
+        columns += [k for k in row if k not in columns]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=columns)
+        w.writeheader()
+        w.writerows(history)
+
+
+def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: TrainConfig, *,
+        device: torch.device, run_dir: str | Path | None = None, corrupt: Corruption | None = None,
+        callbacks: Sequence[Callback] = (), resume_from: list[dict] | None = None
+        ) -> FitResult:
+    """Train `model` in place; return the history (one dict per epoch) and the best epoch.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Already on `device`.
+    objective : callable
+        ``objective(x, out) -> dict`` of named scalar terms including ``"total"``.
+    train, val : Batches
+        Training batches (shuffled) and optional validation batches.
+    cfg : TrainConfig
+    run_dir : path, optional
+        Where ``model.safetensors``, ``optimizer.safetensors`` and ``history.csv`` are written
+        at each epoch's end (atomically).
+    corrupt : callable, optional
+        ``x_in = corrupt(x, generator)``; the target stays the clean ``x``.
+    resume_from : list of dict, optional
+        The history of an interrupted run in `run_dir`: training restarts after its last
+        epoch with the saved optimizer state.
+
+    Raises
+    ------
+    TrainingError
+        On a non-finite loss (naming the step and term) or a failed first-batch check.
+    """
+    run_dir = Path(run_dir) if run_dir is not None else None
+    optimizer = build_optimizer(model.parameters(), cfg)
+    history: list[dict[str, float]] = list(resume_from or [])
+    state = {"best": math.inf, "best_epoch": 0, "bad_epochs": 0}
+    if history:
+        state = load_optimizer(optimizer, run_dir / "optimizer.safetensors")
+    best_weights = None
+    if history and run_dir is not None and (run_dir / "best.safetensors").is_file():
+        from safetensors.torch import load_file
+        best_weights = load_file(str(run_dir / "best.safetensors"), device=str(device))
+    start = len(history) + 1
+    gen = torch.Generator(device=device).manual_seed(cfg.seed + 7919 * start)
+    sanity_check(model, objective, train)
+    for cb in callbacks:
+        cb.on_train_start(cfg.epochs, len(train), start)
+    model.train()
+    step = (start - 1) * len(train)
+    stopped_early = False
+    for epoch in range(start, cfg.epochs + 1):
+        train.set_epoch(epoch)
+        t0 = time.perf_counter()
+        sums: dict[str, Tensor] = {}
+        for x, _ in train:
+            x_in = corrupt(x, gen) if corrupt is not None else x
+            terms = objective(x, model(x_in))
+            step += 1
+            _check_finite(terms, epoch, step)
+            optimizer.zero_grad(set_to_none=True)
+            terms["total"].backward()
+            if cfg.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + v.detach() * len(x)
+            for cb in callbacks:
+                cb.on_batch_end(step, terms)
+        seconds = time.perf_counter() - t0
+        row: dict[str, float] = {"epoch": epoch, "seconds": round(seconds, 4),
+                                 "lr": optimizer.param_groups[0]["lr"]}
+        row |= {f"train_{k}": float(v) / train.n for k, v in sums.items()}
+        if val is not None:
+            row |= {f"val_{k}": v for k, v in evaluate_terms(model, objective, val).items()}
+        history.append(row)
+        monitored = row["val_total"] if val is not None else row["train_total"]
+        if monitored < state["best"] - cfg.min_delta:
+            state = {"best": monitored, "best_epoch": epoch, "bad_epochs": 0}
+            best_weights = copy.deepcopy(model.state_dict()) if cfg.restore_best else None
+            if run_dir is not None and best_weights is not None:
+                save_model(model, run_dir / "best.safetensors")
+        else:
+            state["bad_epochs"] += 1
+        if run_dir is not None:
+            save_model(model, run_dir / "model.safetensors")
+            save_optimizer(optimizer, run_dir / "optimizer.safetensors", extra=state)
+            write_history(run_dir / "history.csv", history)
+        log.info("epoch %d/%d %s", epoch, cfg.epochs,
+                 " ".join(f"{k}={v:.5g}" for k, v in row.items() if k != "epoch"))
+        for cb in callbacks:
+            cb.on_epoch_end(row)
+        if cfg.patience is not None and state["bad_epochs"] >= cfg.patience:
+            log.info("early stopping at epoch %d (best %d)", epoch, state["best_epoch"])
+            stopped_early = True
+            break
+    if cfg.restore_best and best_weights is not None and state["best_epoch"] != len(history):
+        model.load_state_dict(best_weights)
+        if run_dir is not None:
+            save_model(model, run_dir / "model.safetensors")
+    result = FitResult(history, int(state["best_epoch"]), stopped_early)
+    for cb in callbacks:
+        cb.on_train_end(history)
+    return result
