@@ -288,7 +288,9 @@ def apply_overrides(d: Mapping[str, Any], overrides: list[str]) -> dict[str, Any
         key, sep, value = item.partition("=")
         parts = key.strip().split(".")
         if not sep or not all(parts):
-            raise ConfigError(f"--set expects section.key=value (e.g. train.lr=3e-4); got {item!r}.")
+            raise ConfigError(
+                f"--set expects section.key=value (e.g. train.lr=3e-4); got {item!r}."
+            )
         node = out
         for part in parts[:-1]:
             nxt = node.setdefault(part, {})

@@ -9,7 +9,6 @@ import logging
 import sys
 import traceback
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from ..errors import AelabError, ConfigError, DataError

@@ -107,7 +107,8 @@ def assemble(
     arrays: dict[str, np.ndarray] = {}
     for split in SPLITS:
         x, y = parts.get(split, (np.empty((0, *image_shape), np.uint8), np.empty(0, np.int64)))
-        arrays[f"x_{split}"] = np.ascontiguousarray(x)
+        # Keep a memory map as is (np.ascontiguousarray would return a plain ndarray view).
+        arrays[f"x_{split}"] = x if x.flags.c_contiguous else np.ascontiguousarray(x)
         arrays[f"y_{split}"] = np.asarray(y, dtype=np.int64)
     return ImageData(name=name, class_names=tuple(class_names), **arrays)
 
@@ -141,7 +142,7 @@ class DatasetRecipe:
         return {
             "name": self.name,
             "image_shape": self.image_shape if self.image_shape else "configurable",
-            "n_classes": len(self.class_names) if self.class_names else "from the folders",
+            "n_classes": len(self.class_names) if self.class_names else "any",
             "files": self.describe_files(fetcher),
             "summary": self.summary,
             "options": self.options(),
@@ -204,7 +205,7 @@ def load_dataset(
     --------
     >>> data = load_dataset("digits")
     >>> data.x_train.shape, data.x_test.shape
-    ((1437, 1, 8, 8), (360, 1, 8, 8))
+    ((1438, 1, 8, 8), (359, 1, 8, 8))
     """
     recipe = DATASETS.get(name, key="data.name")
     splits = _check_splits(options.pop("splits", SPLITS))
@@ -247,7 +248,7 @@ def _check_splits(splits: Any) -> tuple[str, ...]:
         chosen = ()
     if not chosen or any(s not in SPLITS for s in chosen):
         raise ConfigError(
-            f"data.splits: got {splits!r}; expected a non-empty subset of {SPLITS}, e.g. "
+            f"data.options.splits: got {splits!r}; expected a non-empty subset of {SPLITS}, e.g. "
             f"('test',) to load only the test split."
         )
     return tuple(s for s in SPLITS if s in chosen)
@@ -260,7 +261,7 @@ def _check_options(recipe: DatasetRecipe, options: Mapping[str, Any]) -> None:
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigError(
-                f"data.{key}: unknown option for dataset {recipe.name!r}.{hint} "
+                f"data.options.{key}: unknown option for dataset {recipe.name!r}.{hint} "
                 f"Options: {', '.join(sorted(allowed))}."
             )
 

@@ -300,7 +300,7 @@ class Fetcher:
             logger.info("Saved %s", path)
             return path
         raise DataError(
-            f"Could not download {remote.name} (expected md5 {remote.md5}):\n"
+            f"Could not download {remote.folder}/{remote.name} (expected md5 {remote.md5}):\n"
             + "\n".join(failures)
             + f"\nNothing was kept in {dest.parent}. Fix: set {ENV_DATA} to a folder holding "
             f"{remote.folder}/{remote.name} (or pass data_dir=...), or check your network "
@@ -318,7 +318,7 @@ class Fetcher:
         else:
             why, fix = " (it cannot be downloaded on its own)", ""
         return (
-            f"{remote.name} was not found{why}. Searched:\n{searched}\n"
+            f"{remote.folder}/{remote.name} was not found{why}. Searched:\n{searched}\n"
             f"Fix: pass data_dir=<folder holding {remote.folder}/{remote.name}> or set "
             f"{ENV_DATA} to it{fix}."
         )

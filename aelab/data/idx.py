@@ -26,7 +26,10 @@ _KIND = {
     LABELS_MAGIC: "an IDX label file (magic 0x00000801)",
 }
 _GZIP_MAGIC = b"\x1f\x8b"
-_FIX = "Fix: delete it and run again to download a fresh copy, or replace it with the official file."
+_FIX = (
+    "Fix: delete it and run again to download a fresh copy, or replace it with the official "
+    "file."
+)
 
 
 def read_idx(path: str | Path, magic: int) -> np.ndarray:
@@ -70,12 +73,15 @@ def read_idx(path: str | Path, magic: int) -> np.ndarray:
         )
     try:
         with gzip.open(path, "rb") if compressed else open(path, "rb") as f:
-            header = f.read(4 + 4 * ndim)
-            if len(header) < 4 + 4 * ndim:
-                raise _bad(path, expected, "it is shorter than an IDX header")
-            got_magic, *dims = struct.unpack(f">{1 + ndim}I", header)
+            head = f.read(4)
+            got_magic = struct.unpack(">I", head)[0] if len(head) == 4 else None
             if got_magic != magic:
-                raise _bad(path, expected, f"its magic number is 0x{got_magic:08x}")
+                raise _bad(path, expected, "it is too short" if got_magic is None
+                           else f"its magic number is 0x{got_magic:08x}")
+            header = f.read(4 * ndim)
+            if len(header) < 4 * ndim:
+                raise _bad(path, expected, "it is shorter than an IDX header")
+            dims = struct.unpack(f">{ndim}I", header)
             out = np.empty(dims, dtype=np.uint8)
             n_read = _read_into(f, memoryview(out.reshape(-1)))
             if n_read < out.size:

@@ -2,7 +2,8 @@
 built only from the files in run folders."""
 
 from aelab.report.figures import image_grid, loss_curves, reconstruction_grid, save_figure
-from aelab.report.html import build_comparison, build_report, read_history, write_html_page
+from aelab.report.html import build_comparison, build_report, read_history
+from aelab.report.page import write_html_page
 
 __all__ = [
     "build_comparison",

@@ -8,30 +8,22 @@ report opens offline and keeps its pictures when it is moved or mailed.
 
 from __future__ import annotations
 
-import base64
 import csv
-import html
 import json
 import logging
 import math
-import mimetypes
-import numbers
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from aelab.errors import DataError
+from aelab.report.page import MISSING, Block, format_value, write_html_page
 
-__all__ = ["Block", "read_history", "build_report", "build_comparison", "write_html_page"]
+# write_html_page is re-exported: study reports import it from here or from aelab.report.
+__all__ = ["read_history", "build_report", "build_comparison", "write_html_page"]
 
 logger = logging.getLogger(__name__)
-
-Block = str | Path | Sequence[Mapping[str, Any]]
-"""A paragraph (``str``), an image file to embed (``pathlib.Path``), or a table (list of dicts,
-one per row; columns are the union of the keys, in order of first appearance)."""
 
 REPORT_FILE = "report.html"
 COMPARISON_FILE = "index.html"
@@ -44,100 +36,6 @@ _DATASET_KEYS = ("name", "dataset")
 _MODEL_KEYS = ("name", "type", "arch")
 _DATE_KEYS = ("started_at", "start_time", "started", "date", "time")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_MISSING = "\u2014"  # em dash in empty table cells
-
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
-       color: #222; margin: 0; background: #fafafa; line-height: 1.45; }
-main { max-width: 1100px; margin: 0 auto; padding: 1.5rem 2rem 3rem; background: #fff; }
-h1 { font-size: 1.7rem; margin-bottom: 0.2rem; }
-h2 { font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
-.subtitle { color: #555; margin-top: 0; }
-table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.92rem; }
-th, td { border: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top; }
-th { background: #f0f0f0; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-figure { margin: 1rem 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-figcaption { color: #555; font-size: 0.9rem; }
-"""
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>{css}</style>
-</head>
-<body>
-<main>
-<h1>{title}</h1>
-{subtitle}
-{body}
-</main>
-</body>
-</html>
-"""
-
-
-def write_html_page(
-    out_path: str | Path,
-    title: str,
-    sections: Iterable[tuple[str, Sequence[Block]]],
-    *,
-    subtitle: str | None = None,
-) -> Path:
-    """Write a self-contained HTML page made of headed sections.
-
-    Parameters
-    ----------
-    out_path : str or pathlib.Path
-        File to write; parent folders are created.
-    title : str
-        Page title and top heading.
-    sections : iterable of (str, sequence of Block)
-        ``(heading, blocks)`` pairs. A block is a paragraph (``str``), an image to embed
-        (``pathlib.Path``) captioned from its file name, or a table (list of dicts). Table
-        cells that are numbers are formatted as in the reports: ints as ints, floats to 4
-        significant digits, columns ending in ``seconds`` with a unit.
-    subtitle : str, optional
-        A line under the title.
-
-    Returns
-    -------
-    pathlib.Path
-        ``out_path``.
-
-    Raises
-    ------
-    DataError
-        If an image block names a file that is missing or not an image.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "page.html"
-    >>> _ = write_html_page(out, "Noise sweep", [("Results", [[{"noise_std": 0.1, "mse": 0.02}]])])
-    >>> '<td class="num">0.02</td>' in out.read_text()
-    True
-    """
-    out_path = Path(out_path)
-    body = "\n".join(
-        f"<section>\n<h2>{_esc(heading)}</h2>\n" + "\n".join(_block_html(b) for b in blocks)
-        + "\n</section>"
-        for heading, blocks in sections
-    )
-    page = _PAGE.format(
-        title=_esc(title),
-        css=_CSS,
-        subtitle=f'<p class="subtitle">{_esc(subtitle)}</p>' if subtitle else "",
-        body=body,
-    )
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(page, encoding="utf-8")
-    logger.info("wrote %s", out_path)
-    return out_path
 
 
 def read_history(path: str | Path) -> list[dict[str, float]]:
@@ -158,21 +56,36 @@ def read_history(path: str | Path) -> list[dict[str, float]]:
     ------
     DataError
         If the file is missing, or a value is not a number (naming the line and column).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "history.csv"
+    >>> _ = path.write_text("epoch,train_total\\n1,0.5\\n2,0.25\\n")
+    >>> read_history(path)
+    [{'epoch': 1.0, 'train_total': 0.5}, {'epoch': 2.0, 'train_total': 0.25}]
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"history file not found: {path}.")
     with path.open(newline="", encoding="utf-8") as f:
         if path.suffix == ".jsonl":
-            rows = [_parse_json(line, path) for line in f if line.strip()]
+            rows, first_line = [_parse_json(line, path) for line in f if line.strip()], 1
         else:
-            rows = list(csv.DictReader(f))
+            rows, first_line = list(csv.DictReader(f)), 2  # line 1 is the header
     history = []
-    for line, row in enumerate(rows, start=2):
-        try:
-            history.append({k: _to_float(v) for k, v in row.items()})
-        except (AttributeError, TypeError, ValueError) as e:
-            raise DataError(f"{path}, row {line}: expected numbers only; {e}.") from e
+    for line, row in enumerate(rows, start=first_line):
+        if not isinstance(row, dict):
+            raise DataError(f"{path}, line {line}: expected an object of numbers; got {row!r}.")
+        parsed = {}
+        for key, value in row.items():
+            try:
+                parsed[key] = _to_float(value)
+            except (TypeError, ValueError) as e:
+                raise DataError(
+                    f"{path}, line {line}, column {key!r}: expected a number; got {value!r}."
+                ) from e
+        history.append(parsed)
     return history
 
 
@@ -183,7 +96,8 @@ def build_report(run_dir: str | Path, *, title: str | None = None) -> Path:
     ----------
     run_dir : str or pathlib.Path
         A run folder. Every file in it is optional; missing ones are reported as missing
-        on the page.
+        on the page. ``metrics-<dataset>.json`` files (evaluations on other datasets) get a
+        table each, after ``metrics.json``.
     title : str, optional
         Page title; defaults to ``"aelab run: <folder name>"``.
 
@@ -201,6 +115,7 @@ def build_report(run_dir: str | Path, *, title: str | None = None) -> Path:
     sections: list[tuple[str, list[Block]]] = [
         ("Metrics", [_metrics_table(run.metrics)] if run.metrics else
          [f"No metrics.json in this run folder yet: run `aelab evaluate {run.path}`."]),
+        *((f"Metrics on {data}", [_metrics_table(m)]) for data, m in run.other_metrics.items()),
         ("Training history", _history_blocks(run.history)),
         ("Figures", [*run.notes, *run.figures] or ["No PNG figures in figures/."]),
         ("Configuration", [_settings_table(run.config)] if run.config else
@@ -243,7 +158,7 @@ def build_comparison(run_dirs: Sequence[str | Path], out_dir: str | Path, *, tit
     runs = [_load_run(d) for d in run_dirs]
     shown = [k for k in KEY_METRICS if any(k in r.metrics for r in runs)]
     rows = [{"run": r.name, "model": r.model, "dataset": r.dataset,
-             **{k: r.metrics.get(k, _MISSING) for k in shown}} for r in runs]
+             **{k: r.metrics.get(k, MISSING) for k in shown}} for r in runs]
     sections: list[tuple[str, Sequence[Block]]] = [("Runs", [rows])]
     for r in runs:
         blocks = [f"Run folder: {r.path}", *r.notes, *r.figures]
@@ -258,6 +173,7 @@ class _Run:
     config: dict[str, Any] = field(default_factory=dict)
     env: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    other_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)  # metrics-<data>.json
     history: list[dict[str, float]] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # problems to show on the page
@@ -287,6 +203,8 @@ def _load_run(run_dir: str | Path) -> _Run:
             "(it holds config.json)."
         )
     run = _Run(path, **{k: _read_json(path / f"{k}.json") for k in ("config", "env", "metrics")})
+    for extra in sorted(path.glob("metrics-*.json")):
+        run.other_metrics[extra.stem.removeprefix("metrics-")] = _read_json(extra)
     for name in ("history.csv", "history.jsonl"):
         if (path / name).is_file():
             run.history = read_history(path / name)
@@ -329,7 +247,7 @@ def _first(mapping: Any, keys: Sequence[str]) -> str:
 
 
 def _metrics_table(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
-    return [{"metric": k, "value": _format_value(k, v)} for k, v in metrics.items()]
+    return [{"metric": k, "value": format_value(k, v)} for k, v in metrics.items()]
 
 
 def _settings_table(settings: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -352,76 +270,3 @@ def _history_blocks(history: list[dict[str, float]]) -> list[Block]:
     if not history:
         return ["No history.csv in this run folder yet."]
     return [f"{len(history)} epochs recorded; the last one:", [history[-1]]]
-
-
-def _format_value(key: str, value: Any) -> str:
-    """Ints as ints, floats to 4 significant digits, ``*seconds`` columns with a unit."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    if isinstance(value, numbers.Integral):
-        text = f"{value:,}"
-    elif isinstance(value, numbers.Real):
-        text = _significant(float(value))
-    else:
-        return json.dumps(value)
-    if key.endswith("seconds"):
-        minutes = f" ({value / 60:.1f} min)" if value >= 120 else ""
-        return f"{text} s{minutes}"
-    return text
-
-
-def _significant(value: float, digits: int = 4) -> str:
-    if not math.isfinite(value) or value == 0:
-        return str(value)
-    if 1e-3 <= abs(value) < 1e6:  # positional, trailing zeros trimmed: 0.5, 12.35, 12350
-        return np.format_float_positional(value, precision=digits, unique=False,
-                                          fractional=False, trim="-")
-    return f"{value:.{digits - 1}e}"
-
-
-def _block_html(block: Block) -> str:
-    if isinstance(block, str):
-        return f"<p>{_esc(block)}</p>"
-    if isinstance(block, Path):
-        return _image_html(block)
-    if isinstance(block, Sequence):
-        return _table_html(block)
-    raise TypeError(f"a block is a str, a pathlib.Path or a list of dicts; got {type(block)}.")
-
-
-def _table_html(rows: Sequence[Mapping[str, Any]]) -> str:
-    if not rows:
-        return "<p>(empty table)</p>"
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    head = "".join(f"<th>{_esc(c)}</th>" for c in columns)
-    body = []
-    for row in rows:
-        cells = []
-        for c in columns:
-            value = row.get(c, _MISSING)
-            css = "" if isinstance(value, str) else ' class="num"'
-            cells.append(f"<td{css}>{_esc(_format_value(c, value))}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table>\n<tr>{head}</tr>\n" + "\n".join(body) + "\n</table>"
-
-
-def _image_html(path: Path) -> str:
-    mime, _ = mimetypes.guess_type(path.name)
-    if not path.is_file() or not (mime or "").startswith("image/"):
-        raise DataError(f"cannot embed {path}: expected an existing image file (.png, .jpg, .svg).")
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    caption = _esc(_caption(path))
-    return (f'<figure><img src="data:{mime};base64,{data}" alt="{caption}">'
-            f"<figcaption>{caption}</figcaption></figure>")
-
-
-def _caption(path: Path) -> str:
-    """``loss_curves.png`` -> ``Loss curves``."""
-    words = path.stem.replace("_", " ").replace("-", " ").strip()
-    return words[:1].upper() + words[1:]
-
-
-def _esc(text: Any) -> str:
-    return str(text)

@@ -69,7 +69,8 @@ class Batches:
                 xb = self.x.index_select(0, idx)
                 yb = None if self.y is None else self.y.index_select(0, idx)
             else:
-                xb = self.x[i * self.batch_size:(i + 1) * self.batch_size]
-                yb = None if self.y is None else self.y[i * self.batch_size:(i + 1) * self.batch_size]
+                sl = slice(i * self.batch_size, (i + 1) * self.batch_size)
+                xb = self.x[sl]
+                yb = None if self.y is None else self.y[sl]
             xb = xb.to(self.device, non_blocking=True).float().div_(255.0)
             yield xb, (None if yb is None else yb.to(self.device, non_blocking=True))

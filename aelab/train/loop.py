@@ -11,8 +11,8 @@ import csv
 import logging
 import math
 import time
-from dataclasses import dataclass
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch

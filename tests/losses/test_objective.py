@@ -17,7 +17,8 @@ def test_gaussian_kl_is_zero_at_standard_normal():
 
 def test_gaussian_kl_matches_closed_form():
     mu, logvar = torch.tensor([[1.0, -2.0]]), torch.tensor([[0.5, -1.0]])
-    expected = 0.5 * sum(m**2 + torch.exp(v) - 1 - v for m, v in zip(mu[0], logvar[0]))
+    expected = 0.5 * sum(
+        m**2 + torch.exp(v) - 1 - v for m, v in zip(mu[0], logvar[0], strict=True))
     assert torch.allclose(gaussian_kl(mu, logvar), expected.reshape(1))
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from aelab.errors import DataError
 from aelab.report.figures import image_grid, save_figure
-from aelab.report.html import build_comparison, build_report, read_history, write_html_page
+from aelab.report.html import build_comparison, build_report, read_history
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -41,10 +41,17 @@ def test_read_history_returns_one_dict_of_floats_per_epoch(run_dir):
     assert all(isinstance(v, float) for row in history for v in row.values())
 
 
-def test_read_history_non_numeric_value_raises_data_error_naming_the_row(tmp_path):
+def test_read_history_reads_jsonl(tmp_path):
+    path = tmp_path / "history.jsonl"
+    path.write_text('{"epoch": 1, "train_total": 0.5}\n{"epoch": 2, "train_total": 0.25}\n')
+    assert read_history(path) == [{"epoch": 1.0, "train_total": 0.5},
+                                  {"epoch": 2.0, "train_total": 0.25}]
+
+
+def test_read_history_non_numeric_value_raises_data_error_naming_line_and_column(tmp_path):
     path = tmp_path / "history.csv"
     path.write_text("epoch,train_total\n1,0.5\n2,oops\n")
-    with pytest.raises(DataError, match="row 3"):
+    with pytest.raises(DataError, match="line 3, column 'train_total'.*'oops'"):
         read_history(path)
 
 
@@ -130,12 +137,8 @@ def test_build_comparison_has_one_row_per_run_and_their_figures(run_dir, tmp_pat
     assert len(img_sources(page)) == 2
 
 
-def test_write_html_page_renders_paragraph_table_and_image_blocks(run_dir, tmp_path):
-    image = run_dir / "figures" / "reconstructions.png"
-    rows = [{"noise_std": 0.1, "mse": 0.02}, {"noise_std": 0.5, "mse": 0.05}]
-    page = write_html_page(tmp_path / "study.html", "Noise sweep",
-                           [("Results", ["MSE grows with noise <fast>.", rows, image])])
-    text = page.read_text()
-    assert "<p>MSE grows with noise &lt;fast&gt;.</p>" in text
-    assert text.count("<tr>") == 3  # header + two rows
-    assert len(img_sources(page)) == 1
+def test_build_report_adds_a_table_per_other_dataset_metrics_file(run_dir):
+    (run_dir / "metrics-mnist.json").write_text(json.dumps({"test_mse": 0.0456789}))
+    text = build_report(run_dir).read_text()
+    assert "<h2>Metrics on mnist</h2>" in text
+    assert "<td>0.04568</td>" in text

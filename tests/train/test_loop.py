@@ -54,7 +54,7 @@ def test_fit_changes_weights_after_one_step(tiny_images):
     before = [p.detach().clone() for p in model.parameters()]
     cfg = TrainConfig(epochs=1, batch_size=64)
     fit(model, objective, Batches(tiny_images, batch_size=64), None, cfg, device=CPU)
-    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
 
 
 def test_fit_loss_drops_on_fixed_batch(tiny_images):
@@ -68,13 +68,15 @@ def test_fit_is_repeatable_with_a_seed(tiny_images):
     m1, r1 = _train(tiny_images, cfg)
     m2, r2 = _train(tiny_images, cfg)
     assert [r["train_total"] for r in r1.history] == [r["train_total"] for r in r2.history]
-    assert all(torch.equal(a, b) for a, b in zip(m1.parameters(), m2.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(m1.parameters(), m2.parameters(), strict=True))
 
 
 def test_fit_nan_guard_names_step_and_term(tiny_images):
     model, objective = _setup(tiny_images)
 
-    def nan_after_first(x, out, calls=[0]):
+    calls = [0]
+
+    def nan_after_first(x, out):
         terms = objective(x, out)
         calls[0] += 1
         if calls[0] > 3:    # sanity check + 2 good steps, then the recon term goes NaN
@@ -96,7 +98,8 @@ def test_fit_resume_matches_uninterrupted_training(tiny_images, tmp_path):
     _, second = _train(tiny_images, cfg2, run_dir=tmp_path, resume_from=first.history,
                        model=resumed)
     assert len(second.history) == 2
-    assert all(torch.equal(a, b) for a, b in zip(straight.parameters(), resumed.parameters()))
+    pairs = zip(straight.parameters(), resumed.parameters(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
 
 
 def test_fit_early_stopping_stops_and_restores_best(tiny_images):

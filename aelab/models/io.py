@@ -1,0 +1,113 @@
+"""Save and load models as safetensors files: weights plus the spec to rebuild the model.
+
+The spec (`model_spec`) is stored as JSON in the file's metadata under ``"aelab_model"``, so
+a file is self-describing and loading it never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from ..errors import ConfigError, DataError
+from .base import Autoencoder
+from .factory import create_model, model_spec
+
+METADATA_KEY = "aelab_model"
+
+
+def save_model(model: Autoencoder, path: str | os.PathLike) -> Path:
+    """Write `model`'s weights and spec to `path` (a ``.safetensors`` file), atomically.
+
+    The file is written under a temporary name in the same folder and then renamed, so
+    an interrupted save never leaves a half-written file at `path`.
+
+    Parameters
+    ----------
+    model : Autoencoder
+        A model built by `create_model` (or loaded by `load_model`).
+    path : str or PathLike
+        Destination file; its folder must exist.
+
+    Returns
+    -------
+    Path
+        `path`.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from aelab.models import create_model
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+    >>> p = save_model(create_model("dense", (1, 8, 8), hidden=[]), path)
+    >>> load_model(p).latent_dim
+    32
+    """
+    path = Path(path)
+    metadata = {METADATA_KEY: json.dumps(model_spec(model))}
+    # safetensors wants contiguous CPU tensors that share no memory.
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_model(path: str | os.PathLike) -> Autoencoder:
+    """Rebuild the model saved at `path` by `save_model`, on the CPU, in eval mode.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A file written by `save_model`.
+
+    Returns
+    -------
+    Autoencoder
+        In eval mode (call ``.train()`` to go on training) with ``spec`` set.
+
+    Raises
+    ------
+    FileNotFoundError
+        If `path` does not exist.
+    DataError
+        If the file is not a safetensors file written by `save_model`, or its weights do
+        not fit the model its spec describes.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {str(path)!r}")
+    try:
+        with safe_open(path, framework="pt") as f:
+            raw = (f.metadata() or {}).get(METADATA_KEY)
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError) as e:
+        raise DataError(f"{str(path)!r} is not a readable safetensors file ({e}). It may be "
+                        "truncated or of another format; save it again with save_model.") from e
+    if raw is None:
+        raise DataError(f"{str(path)!r} has no {METADATA_KEY!r} metadata, so the model to "
+                        "build is unknown. Was it written by aelab.models.save_model?")
+    try:
+        spec = json.loads(raw)
+        model = create_model(spec["name"], spec["input_shape"], **spec["kwargs"])
+    except (ValueError, KeyError, TypeError) as e:
+        # ConfigError is a ValueError: a spec from another aelab version may name options
+        # this version lacks.
+        kind = "invalid" if not isinstance(e, ConfigError) else "not buildable"
+        raise DataError(f"the model spec in {str(path)!r} is {kind}: {e}") from e
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as e:
+        raise DataError(f"the weights in {str(path)!r} do not fit the {spec['name']!r} model "
+                        f"its spec describes: {e}") from e
+    return model.eval()
