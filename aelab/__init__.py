@@ -7,6 +7,10 @@ Public API::
 
 __version__ = "0.1.0"
 
+from . import _cpu  # noqa: E402
+
+_cpu.configure()   # before torch starts its thread pool: see aelab/_cpu.py
+
 from .config import RunConfig  # noqa: E402
 from .models import create_model, list_models  # noqa: E402
 from .runs import evaluate_run, load_run, resume_run, train_run  # noqa: E402

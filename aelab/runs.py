@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import __version__
+from . import __version__, _cpu
 from .config import RunConfig
 from .data import ImageData, load_dataset, train_val_split
 from .errors import ConfigError, DataError
@@ -85,7 +85,7 @@ def environment(cfg: RunConfig, device: torch.device, command: list[str] | None)
         "numpy": numpy.__version__, "scikit-learn": sklearn.__version__,
         "platform": platform.platform(), "machine": platform.machine(),
         "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "device": str(device),
+        "flush_denormal": _cpu.FLUSH_DENORMAL, "device": str(device),
         "cuda_device": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
         "seed": cfg.train.seed, "command": command if command is not None else sys.argv,
         "started_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
