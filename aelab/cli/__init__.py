@@ -90,13 +90,15 @@ def cmd_report(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from ..data import load_dataset
+    from ..data import DATASETS, load_dataset
     from ..models import create_model, summary
 
     cfg = _config(args)
-    data = load_dataset(cfg.data.name, data_dir=cfg.data.data_dir, splits=("test",),
-                        **cfg.data.options)
-    model = create_model(cfg.model.name, input_shape=data.image_shape, **cfg.model.kwargs)
+    shape = DATASETS.get(cfg.data.name, "data.name").image_shape  # fixed shapes need no files
+    if shape is None:                                              # image_folder: size, mode
+        shape = load_dataset(cfg.data.name, data_dir=cfg.data.data_dir, splits=("test",),
+                             **cfg.data.options).image_shape
+    model = create_model(cfg.model.name, input_shape=tuple(shape), **cfg.model.kwargs)
     print(summary(model))
     return 0
 

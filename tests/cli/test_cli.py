@@ -122,6 +122,14 @@ def test_cli_summary_prints_total(capsys):
     assert re.search(r"[Tt]otal.*\d", capsys.readouterr().out)
 
 
+def test_cli_summary_needs_no_dataset_files(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("AELAB_DATA", str(tmp_path))           # no MNIST anywhere
+    monkeypatch.setenv("AELAB_DOWNLOAD_URL", "http://127.0.0.1:9/")
+    assert main(["summary", "configs/mnist_dense.toml"]) == 0
+    out = capsys.readouterr().out
+    assert "1,140,782" in out                                  # 784-512-256-128-30 and back
+
+
 def test_cli_list_models_reads_registry(capsys):
     assert main(["list", "models"]) == 0
     assert {"dense", "conv", "vae_dense", "vae_conv"} <= set(capsys.readouterr().out.split())
