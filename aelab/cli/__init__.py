@@ -8,6 +8,7 @@ import argparse
 import logging
 import sys
 import traceback
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,10 @@ if TYPE_CHECKING:
     from ..config import RunConfig
 
 log = logging.getLogger("aelab")
+
+# Subcommands defined in their own module under aelab/cli/, each with ``register(add)``
+# where ``add(name, fn, help)`` returns the argparse sub-parser.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _config(args) -> RunConfig:
@@ -108,9 +113,27 @@ def cmd_study(args) -> int:
     from .progress import TrainingBar, bar
 
     report = run_study(args.name, out_dir=args.out, quick=args.quick, dataset=args.dataset,
-                       progress=bar, callbacks=[TrainingBar()])
+                       progress=bar, callbacks=[TrainingBar()],
+                       options=_parse_options(args.option))
     print(f"report: {report}")
     return 0
+
+
+def _parse_options(items: list[str]) -> dict:
+    """``KEY=VALUE`` strings to a dict; values are read as TOML (numbers, lists, strings),
+    falling back to the plain string."""
+    import tomllib
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--option expects KEY=VALUE (e.g. levels=[0.3,0.5]); got {item!r}.")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = value
+    return out
 
 
 def cmd_list(args) -> int:
@@ -165,8 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quick", action="store_true", help="tiny version that runs in seconds")
     sp.add_argument("--out", type=Path, help="output folder (default: studies/<name>)")
     sp.add_argument("--dataset", help="dataset to run the study on")
+    sp.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="a study option, e.g. --option levels=[0.3,0.5] (repeatable)")
     sp = add("list", cmd_list, "list registered names")
     sp.add_argument("what", choices=["models", "losses", "datasets", "studies"])
+    for module in COMMAND_MODULES:   # commands that live in their own file: register(add)
+        import_module(f"{__name__}.{module}").register(add)
     return p
 
 

@@ -1,27 +1,53 @@
 """Studies: classic experiments that compose runs into one report.
 
-A study is a function ``run(out_dir, *, quick, dataset, progress, callbacks) -> Path`` (the
-report) registered under its CLI name; one file each in this folder.
+A study is a function ``run(out_dir, *, quick, dataset, progress, callbacks, **options) ->
+Path`` (the report) registered under its CLI name; one file each in this folder. Its own
+keyword arguments are its options (``aelab study NAME --option levels=[0.3,0.5]``).
 """
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
+from typing import Any
 
+from ..errors import ConfigError
 from ..registry import Registry
 
 STUDIES: Registry = Registry("study")
 
 
+COMMON = ("quick", "dataset", "progress", "callbacks")
+
+
+def study_options(name: str) -> dict[str, Any]:
+    """The study's own options (keyword arguments beyond the common ones) and defaults."""
+    params = inspect.signature(STUDIES.get(name, key="study")).parameters
+    return {k: p.default for k, p in params.items()
+            if p.kind is p.KEYWORD_ONLY and k not in COMMON}
+
+
 def run_study(name: str, *, out_dir: str | Path | None = None, quick: bool = False,
-              dataset: str | None = None, progress=None, callbacks=()) -> Path:
-    """Run the study registered as `name` into `out_dir` (default ``studies/<name>``)."""
+              dataset: str | None = None, progress=None, callbacks=(),
+              options: dict[str, Any] | None = None) -> Path:
+    """Run the study registered as `name` into `out_dir` (default ``studies/<name>``).
+
+    `options` are passed to the study as keyword arguments; an unknown one is a ConfigError
+    that lists the study's options.
+    """
     study = STUDIES.get(name, key="study")
+    options = dict(options or {})
+    allowed = study_options(name)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        listed = ", ".join(f"{k} (default {v!r})" for k, v in allowed.items()) or "none"
+        raise ConfigError(f"study {name!r} has no option {unknown[0]!r}. Its options: {listed}.")
     out = Path(out_dir) if out_dir is not None else Path("studies") / name
     out.mkdir(parents=True, exist_ok=True)
-    return study(out, quick=quick, dataset=dataset, progress=progress, callbacks=callbacks)
+    return study(out, quick=quick, dataset=dataset, progress=progress, callbacks=callbacks,
+                 **options)
 
 
 from . import quickstart  # noqa: E402,F401  (registers the study)
 
-__all__ = ["STUDIES", "run_study"]
+__all__ = ["STUDIES", "run_study", "study_options"]

@@ -14,3 +14,13 @@ def test_study_quickstart_quick_writes_report(tmp_path, capsys):
 def test_study_unknown_name_suggests_close_match(tmp_path, capsys):
     assert main(["study", "quickstar", "--out", str(tmp_path)]) == 2
     assert "Did you mean 'quickstart'" in capsys.readouterr().err
+
+
+def test_unknown_study_option_is_a_config_error(tmp_path):
+    import pytest
+
+    from aelab.errors import ConfigError
+    from aelab.studies import run_study
+
+    with pytest.raises(ConfigError, match="has no option 'levels'"):
+        run_study("quickstart", out_dir=tmp_path, options={"levels": [0.5]})
