@@ -69,4 +69,12 @@ def load_optimizer(optimizer: torch.optim.Optimizer, path: str | Path) -> dict:
         idx, key = name.split(".", 1)
         state.setdefault(int(idx), {})[key] = value
     optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    # Saved tensors come back in the default layout; give each state tensor its parameter's
+    # layout (e.g. channels_last), as a fresh optimizer would: fused kernels assume they match.
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            for key, value in optimizer.state.get(p, {}).items():
+                if torch.is_tensor(value) and value.shape == p.shape:
+                    laid_out = torch.empty_like(p, dtype=value.dtype)
+                    optimizer.state[p][key] = laid_out.copy_(value)
     return meta["extra"]

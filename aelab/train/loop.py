@@ -64,6 +64,16 @@ def build_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     return cls(params, lr=cfg.lr, foreach=True, **kwargs)
 
 
+def memory_format(model: nn.Module, device: torch.device) -> torch.memory_format:
+    """``channels_last`` for convolutional models on the CPU, where oneDNN's convolutions run
+    it ~1.7x faster than NCHW for our small conv autoencoders (same fp32 arithmetic);
+    ``contiguous_format`` otherwise."""
+    convs = (nn.Conv2d, nn.ConvTranspose2d)
+    if device.type == "cpu" and any(isinstance(m, convs) for m in model.modules()):
+        return torch.channels_last
+    return torch.contiguous_format
+
+
 def _check_finite(terms: dict[str, Tensor], epoch: int, step: int) -> None:
     if torch.isfinite(terms["total"]):
         return
@@ -147,6 +157,8 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
         On a non-finite loss (naming the step and term) or a failed first-batch check.
     """
     run_dir = Path(run_dir) if run_dir is not None else None
+    fmt = memory_format(model, device)
+    model.to(memory_format=fmt)
     optimizer = build_optimizer(model.parameters(), cfg)
     history: list[dict[str, float]] = list(resume_from or [])
     state = {"best": math.inf, "best_epoch": 0, "bad_epochs": 0}
@@ -169,6 +181,7 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
         t0 = time.perf_counter()
         sums: dict[str, Tensor] = {}
         for x, _ in train:
+            x = x.contiguous(memory_format=fmt)
             x_in = corrupt(x, gen) if corrupt is not None else x
             terms = objective(x, model(x_in))
             step += 1

@@ -13,15 +13,23 @@ from aelab.train import Batches, fit, load_optimizer, save_optimizer
 CPU = torch.device("cpu")
 
 
-def _setup(images, seed=0, **model_kw):
+ARCHS = {
+    "dense": {"name": "dense", "latent_dim": 4, "hidden": [32]},
+    "conv_unpool": {"name": "conv", "latent_dim": 4, "channels": [4, 8], "upsample": "unpool",
+                    "batch_norm": True},
+}
+
+
+def _setup(images, seed=0, arch="dense"):
     torch.manual_seed(seed)
-    model = create_model("dense", input_shape=(1, 8, 8), latent_dim=4, hidden=[32], **model_kw)
+    spec = dict(ARCHS[arch])
+    model = create_model(spec.pop("name"), input_shape=(1, 8, 8), **spec)
     return model, build_objective(LossConfig(name="mse"), model)
 
 
-def _train(images, cfg, run_dir=None, resume_from=None, model=None):
+def _train(images, cfg, run_dir=None, resume_from=None, model=None, arch="dense"):
     if model is None:
-        model, objective = _setup(images, cfg.seed)
+        model, objective = _setup(images, cfg.seed, arch)
     else:
         objective = build_objective(LossConfig(name="mse"), model)
     batches = Batches(images, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed)
@@ -89,14 +97,15 @@ def test_fit_nan_guard_names_step_and_term(tiny_images):
             TrainConfig(epochs=1, batch_size=16), device=CPU)
 
 
-def test_fit_resume_matches_uninterrupted_training(tiny_images, tmp_path):
+@pytest.mark.parametrize("arch", list(ARCHS))
+def test_fit_resume_matches_uninterrupted_training(tiny_images, tmp_path, arch):
     cfg2 = TrainConfig(epochs=2, batch_size=16, seed=1, restore_best=False)
-    straight, _ = _train(tiny_images, cfg2)
+    straight, _ = _train(tiny_images, cfg2, arch=arch)
     cfg1 = TrainConfig(epochs=1, batch_size=16, seed=1, restore_best=False)
-    _, first = _train(tiny_images, cfg1, run_dir=tmp_path)
+    _, first = _train(tiny_images, cfg1, run_dir=tmp_path, arch=arch)
     resumed = load_model(tmp_path / "model.safetensors")
     _, second = _train(tiny_images, cfg2, run_dir=tmp_path, resume_from=first.history,
-                       model=resumed)
+                       model=resumed, arch=arch)
     assert len(second.history) == 2
     pairs = zip(straight.parameters(), resumed.parameters(), strict=True)
     assert all(torch.equal(a, b) for a, b in pairs)
