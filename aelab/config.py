@@ -146,21 +146,62 @@ class LossConfig:
     the cosine-similarity bonus of mse_cosine. `kl_weight` weighs the VAE KL term (default:
     1 for models with a Gaussian encoder, otherwise unset). `l1_code` weighs L1 activity
     sparsity on the code (0 = off).
+
+    `prior` (swiss_roll | gaussian | gmm; unset = none) adds `divergence_weight` (lambda)
+    times a divergence between the batch of codes and fresh prior samples: `divergence`
+    cs (Cauchy-Schwarz) or ed (Euclidean / MMD), Gaussian kernel of size `sigma` * sqrt(2).
+    `prior_options` go to the prior (e.g. { n_components = 10, layout = "sphere" }; its `dim`
+    defaults to the model's latent_dim); `prior_seed` seeds the prior's sampling.
     """
 
     name: str = "mse"
     cosine_weight: float = 0.1
     kl_weight: float | None = None
     l1_code: float = 0.0
+    prior: str | None = None
+    prior_options: dict[str, Any] = field(default_factory=dict)
+    divergence: str = "cs"
+    divergence_weight: float = 0.1
+    sigma: float = 1.0
+    prior_seed: int = 0
+
+    # Plain class attributes (no annotation), so not dataclass fields.
+    DIVERGENCES = ("cs", "ed")
+    PRIOR_KEYS = ("prior_options", "divergence", "divergence_weight", "sigma", "prior_seed")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> LossConfig:
         _check_keys("loss", d, [f.name for f in dataclasses.fields(cls)])
+        prior = _get("loss", d, "prior", (str,), None, optional=True)
+        options = d.get("prior_options", {})
+        if prior is None:
+            # A saved config repeats the defaults, so only a changed value is an error.
+            given = [k for k in cls.PRIOR_KEYS if k in d and d[k] not in (
+                None, {}, getattr(cls, k, None))]
+            if given:
+                raise ConfigError(f"loss.{given[0]} is set but loss.prior is not; set "
+                                  "loss.prior (swiss_roll, gaussian or gmm) or drop it.")
+        else:
+            from .priors import PRIORS, prior_option_names  # lazy: no torch at config import
+
+            _get("loss", d, "prior", (str,), None, choices=tuple(PRIORS.names()))
+            if not isinstance(options, Mapping):
+                raise ConfigError(f"loss.prior_options must be a table of the prior's options "
+                                  f"(e.g. {{ n_components = 10 }}); got {options!r}.")
+            _check_keys("loss.prior_options", options, prior_option_names(prior))
         return cls(
             name=_get("loss", d, "name", (str,), cls.name, choices=RECONSTRUCTION_LOSSES),
             cosine_weight=_get("loss", d, "cosine_weight", (float,), cls.cosine_weight, low=0.0),
             kl_weight=_get("loss", d, "kl_weight", (float,), None, low=0.0, optional=True),
             l1_code=_get("loss", d, "l1_code", (float,), cls.l1_code, low=0.0),
+            prior=prior,
+            prior_options=dict(options),
+            divergence=_get("loss", d, "divergence", (str,), cls.divergence,
+                            choices=cls.DIVERGENCES),
+            divergence_weight=_get("loss", d, "divergence_weight", (float,),
+                                   cls.divergence_weight, low=0.0),
+            sigma=_get("loss", d, "sigma", (float,), cls.sigma, low=1e-6),
+            prior_seed=_get("loss", d, "prior_seed", (int,), cls.prior_seed, low=0),
         )
 
 
@@ -202,7 +243,44 @@ class TrainConfig:
         )
 
 
-SECTIONS = ("name", "data", "model", "loss", "train")
+@dataclass(frozen=True)
+class CorruptionConfig:
+    """One corruption of the training input (``[[corruption]]``): a registered name
+    (gaussian, salt_pepper, stripes, block, mask) and its options, checked against the
+    corruption's signature. Several ``[[corruption]]`` tables combine in order; none (the
+    default) trains a plain autoencoder."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], key: str = "corruption") -> CorruptionConfig:
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"{key} must be a table like {{ name = \"gaussian\", factor = "
+                              f"0.5 }}; got {d!r}.")
+        from .corruptions import check_params  # lazy: keeps config free of torch at import
+
+        name = _get(key, d, "name", (str,), None)
+        params = {k: v for k, v in d.items() if k != "name"}
+        check_params(name, params, key=key)
+        return cls(name=name, params=params)
+
+    @staticmethod
+    def list_from(value: Any) -> tuple[CorruptionConfig, ...]:
+        """``[corruption]`` (one table) or ``[[corruption]]`` (a list of tables)."""
+        if isinstance(value, Mapping):
+            value = [value] if value else []
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"[corruption] must be a table or a list of tables "
+                              f"([[corruption]]); got {value!r}.")
+        return tuple(CorruptionConfig.from_dict(v, key=f"corruption[{i}]")
+                     for i, v in enumerate(value))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.params}
+
+
+SECTIONS = ("name", "data", "model", "loss", "corruption", "train")
 
 
 @dataclass(frozen=True)
@@ -214,6 +292,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    corruption: tuple[CorruptionConfig, ...] = ()
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
@@ -228,7 +307,7 @@ class RunConfig:
         if not isinstance(d, Mapping):
             raise ConfigError(f"a run config must be a table of sections; got {type(d).__name__}.")
         _check_keys("config", d, list(SECTIONS))
-        for section in SECTIONS[1:]:
+        for section in ("data", "model", "loss", "train"):
             if not isinstance(d.get(section, {}), Mapping):
                 raise ConfigError(f"[{section}] must be a table; got {d[section]!r}.")
         return cls(
@@ -237,6 +316,7 @@ class RunConfig:
             model=ModelConfig.from_dict(d.get("model", {})),
             loss=LossConfig.from_dict(d.get("loss", {})),
             train=TrainConfig.from_dict(d.get("train", {})),
+            corruption=CorruptionConfig.list_from(d.get("corruption", [])),
         )
 
     @classmethod
@@ -251,6 +331,7 @@ class RunConfig:
             "model": self.model.to_dict(),
             "loss": dataclasses.asdict(self.loss),
             "train": dataclasses.asdict(self.train),
+            "corruption": [c.to_dict() for c in self.corruption],
         }
 
     def replace(self, overrides: list[str]) -> RunConfig:

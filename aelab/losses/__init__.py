@@ -13,8 +13,10 @@ from torch import Tensor
 from ..config import LossConfig
 from ..errors import ConfigError
 from ..models import Output
+from ..priors import create_prior
+from .divergence import DIVERGENCES, prior_divergence
 from .reconstruction import RECONSTRUCTIONS
-from .regularizers import REGULARIZERS, gaussian_kl
+from .regularizers import REGULARIZERS, Regularizer, gaussian_kl
 
 
 class Objective:
@@ -28,11 +30,16 @@ class Objective:
         Weight of each regularizer by registered name (``kl``, ``l1_code``).
     cosine_weight : float
         For ``mse_cosine``: total = mse - cosine_weight * cosine similarity.
+    bound : tuple of (Regularizer, weight)
+        Regularizers built from settings, e.g. the divergence to a prior (`loss.prior`).
     """
 
-    def __init__(self, recon: str, weights: dict[str, float], input_shape, cosine_weight=0.0):
+    def __init__(self, recon: str, weights: dict[str, float], input_shape, cosine_weight=0.0,
+                 bound: tuple[tuple[Regularizer, float], ...] = ()):
         self.recon_fn = RECONSTRUCTIONS.get(recon, key="loss.name")
         self.regularizers = {name: (REGULARIZERS.get(name), w) for name, w in weights.items()}
+        # Regularizers bound to settings (a divergence to a prior), logged under their name.
+        self.regularizers |= {reg.name: (reg, w) for reg, w in bound}
         self.cosine_weight = cosine_weight
         self.n_pixels = math.prod(input_shape)
 
@@ -77,7 +84,13 @@ def build_objective(cfg: LossConfig, model) -> Objective:
                 f"{model_name!r} provides only {', '.join(sorted(provides))}. Use model "
                 "'vae_dense' or 'vae_conv', or drop loss.kl_weight."
             )
-    return Objective(cfg.name, weights, model.input_shape, cfg.cosine_weight)
+    bound = ()
+    if cfg.prior is not None:
+        prior = create_prior(cfg.prior, **{"dim": model.latent_dim, **cfg.prior_options})
+        bound = ((prior_divergence(cfg.divergence, prior, cfg.sigma, cfg.prior_seed),
+                  cfg.divergence_weight),)
+    return Objective(cfg.name, weights, model.input_shape, cfg.cosine_weight, bound)
 
 
-__all__ = ["Objective", "build_objective", "RECONSTRUCTIONS", "REGULARIZERS", "gaussian_kl"]
+__all__ = ["Objective", "build_objective", "DIVERGENCES", "RECONSTRUCTIONS", "REGULARIZERS",
+           "gaussian_kl"]

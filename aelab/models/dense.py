@@ -48,6 +48,9 @@ class DenseAE(Autoencoder):
         Dropout after each hidden activation.
     decoder_hidden : list of int or None, default None
         Decoder hidden sizes, from the code towards the image; None mirrors ``hidden``.
+    decoder_activation : str or None, default None
+        Activation of the decoder's hidden layers; None uses ``activation``. (The ITL
+        autoencoder of Santana et al. 2016 has a tanh encoder and a ReLU decoder.)
 
     Examples
     --------
@@ -60,12 +63,15 @@ class DenseAE(Autoencoder):
     def __init__(self, input_shape: tuple[int, int, int], latent_dim: int = 32,
                  hidden: Sequence[int] = (512, 256), activation: str = "relu",
                  code_activation: str | None = None, batch_norm: bool = False,
-                 dropout: float = 0.0, decoder_hidden: Sequence[int] | None = None):
+                 dropout: float = 0.0, decoder_hidden: Sequence[int] | None = None,
+                 decoder_activation: str | None = None):
         super().__init__(input_shape, latent_dim)
         hidden = check_ints("hidden", hidden)
         decoder_hidden = (tuple(reversed(hidden)) if decoder_hidden is None
                           else check_ints("decoder_hidden", decoder_hidden))
         check_choice("activation", activation, ACTIVATIONS)
+        decoder_activation = check_choice("decoder_activation", decoder_activation or activation,
+                                          ACTIVATIONS)
         block = dict(batch_norm=check_bool("batch_norm", batch_norm),
                      dropout=check_fraction("dropout", dropout))
         n_pixels = math.prod(self.input_shape)
@@ -82,7 +88,7 @@ class DenseAE(Autoencoder):
             *code_act,
         )
         self.decoder = nn.Sequential(
-            *mlp([self.latent_dim, *decoder_hidden, n_pixels], activation, **block),
+            *mlp([self.latent_dim, *decoder_hidden, n_pixels], decoder_activation, **block),
             nn.Unflatten(1, self.input_shape),
         )
 

@@ -1,0 +1,79 @@
+"""Clustering scores: Hungarian matching, NMI/ARI, the matched confusion matrix, and
+k-means / Gaussian mixture on separable codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aelab.errors import ConfigError, DataError
+from aelab.evaluate.clustering import (
+    cluster,
+    cluster_scores,
+    kmeans_scores,
+    match_clusters,
+    matched_confusion,
+)
+
+
+def test_accuracy_is_invariant_to_renaming_clusters():
+    y = np.array([0, 0, 1, 1, 2, 2, 2])
+    assert cluster_scores(y, np.array([2, 2, 0, 0, 1, 1, 1])) == {
+        "accuracy": 1.0, "nmi": 1.0, "ari": 1.0}
+
+
+def test_matching_is_one_to_one_and_maximises_agreement():
+    # Greedy "majority class per cluster" would map both clusters to class 0 (2/4 right
+    # each way); the one-to-one matching must give 0->0, 1->1: 3 of 4 right.
+    y_true = np.array([0, 0, 0, 1])
+    y_pred = np.array([0, 0, 1, 1])
+    assert match_clusters(y_true, y_pred) == {0: 0, 1: 1}
+    assert cluster_scores(y_true, y_pred)["accuracy"] == 0.75
+
+
+def test_extra_clusters_count_as_wrong():
+    y_true = np.array([0, 0, 1, 1])
+    assert cluster_scores(y_true, np.array([0, 0, 1, 2]))["accuracy"] == 0.75
+
+
+def test_matched_confusion_puts_the_agreements_on_the_diagonal():
+    y_true = np.array([0, 0, 1, 1, 2, 2])
+    conf = matched_confusion(y_true, np.array([1, 1, 0, 2, 2, 2]))
+    assert conf.sum() == 6 and np.trace(conf) == 5
+    assert conf[1, 2] == 1
+
+
+def test_mismatched_lengths_are_an_error():
+    with pytest.raises(DataError, match="4 labels but y_pred has 3"):
+        cluster_scores([0, 1, 0, 1], [0, 1, 1])
+
+
+@pytest.fixture
+def blobs():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=10, size=(4, 5))
+    y = np.repeat(np.arange(4), 50)
+    return centres[y] + rng.normal(size=(200, 5)), y
+
+
+@pytest.mark.parametrize("method", ["kmeans", "gmm"])
+def test_separable_blobs_are_clustered_perfectly(blobs, method):
+    z, y = blobs
+    assert cluster_scores(y, cluster(z, 4, method=method))["accuracy"] == 1.0
+
+
+def test_kmeans_scores_on_noise_are_poor(blobs):
+    _, y = blobs
+    z = np.random.default_rng(1).normal(size=(200, 5))
+    assert kmeans_scores(z, y)["nmi"] < 0.2
+
+
+def test_unknown_method_lists_the_methods(blobs):
+    with pytest.raises(ConfigError, match="kmeans, gmm"):
+        cluster(blobs[0], 4, method="dbscan")
+
+
+def test_umap_then_gmm_separates_blobs(blobs):
+    pytest.importorskip("umap", reason="umap-learn is an optional extra ([umap])")
+    z, y = blobs
+    assert cluster_scores(y, cluster(z, 4, method="gmm", umap_components=2))["accuracy"] == 1.0
