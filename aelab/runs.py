@@ -24,6 +24,7 @@ import torch
 
 from . import __version__, _cpu
 from .config import RunConfig
+from .corruptions import build as build_corruption
 from .data import ImageData, load_dataset, train_val_split
 from .errors import ConfigError, DataError
 from .evaluate import metrics
@@ -141,8 +142,9 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, command: list[str] | None 
                                                     device=device)
     log.info("training %s on %s: %d train, %s val images", cfg.model.name, cfg.data.name,
              train.n, 0 if val is None else val.n)
+    corrupt = build_corruption(cfg.corruption) if cfg.corruption else None
     result = fit(model, objective, train, val, cfg.train, device=device, run_dir=out,
-                 callbacks=callbacks, resume_from=history)
+                 corrupt=corrupt, callbacks=callbacks, resume_from=history)
     write_json(out / "train.json", {"best_epoch": result.best_epoch,
                                     "stopped_early": result.stopped_early,
                                     "n_train": train.n, "n_val": 0 if val is None else val.n})
@@ -222,6 +224,10 @@ def evaluate_run(run_dir: str | Path, *, dataset: str | None = None, splits: Spl
                         fig_dir / f"reconstructions{suffix}.png")
     if dataset is None and history:
         figures.save_figure(figures.loss_curves(history), fig_dir / "loss_curves.png")
+    if cfg.corruption:  # a denoising/inpainting run: restored and corrupted vs clean
+        from .restore import evaluate_restoration
+
+        m |= evaluate_restoration(cfg, model, splits.x_test, fig_dir / f"restoration{suffix}.png")
     write_json(run_dir / f"metrics{suffix}.json", m)
     build_report(run_dir)
     return m

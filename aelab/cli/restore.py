@@ -1,0 +1,46 @@
+"""``aelab restore RUN_DIR IMAGE... --out DIR``: restore image files of any size with a trained
+(denoising) run, tile by tile at the model's input size (see `aelab.restore`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def cmd_restore(args) -> int:
+    from ..apply import read_image, save_image
+    from ..errors import DataError
+    from ..restore import restore_image
+    from ..runs import load_run
+
+    _, model = load_run(args.run_dir)
+    channels = model.input_shape[0]
+    args.out.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for path in args.images:
+        try:
+            image = read_image(path, channels)        # (C, H, W) uint8, any size
+            restored = restore_image(model, image, overlap=args.overlap,
+                                     batch_size=args.batch_size)
+        except DataError as e:                        # nothing is written for this input
+            print(f"error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        target = args.out / f"{Path(path).stem}-restored.png"
+        tmp = target.with_name(f".{target.name}.tmp.png")
+        save_image(restored, tmp)                     # write, then rename: no half files
+        os.replace(tmp, target)
+        print(target)
+    return 2 if failed else 0
+
+
+def register(add) -> None:
+    sp = add("restore", cmd_restore, "restore image files of any size with a trained "
+             "denoising run (overlapping tiles at the model's input size)")
+    sp.add_argument("run_dir", type=Path)
+    sp.add_argument("images", nargs="+", type=Path)
+    sp.add_argument("--out", type=Path, required=True, help="output folder")
+    sp.add_argument("--overlap", type=int, default=None,
+                    help="pixels shared by neighbouring tiles (default: half a tile)")
+    sp.add_argument("--batch-size", type=int, default=64, help="tiles restored at once")
