@@ -12,8 +12,9 @@ from . import _cpu  # noqa: E402
 _cpu.configure()   # before torch starts its thread pool: see aelab/_cpu.py
 
 from .config import RunConfig  # noqa: E402
+from .estimator import Autoencoder  # noqa: E402
 from .models import create_model, list_models  # noqa: E402
 from .runs import evaluate_run, load_run, resume_run, train_run  # noqa: E402
 
-__all__ = ["RunConfig", "create_model", "evaluate_run", "list_models", "load_run",
+__all__ = ["Autoencoder", "RunConfig", "create_model", "evaluate_run", "list_models", "load_run",
            "resume_run", "train_run", "__version__"]

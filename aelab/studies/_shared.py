@@ -1,0 +1,115 @@
+"""Helpers shared by the representation studies (pca-vs-ae, hidden-sizes, sparsity): train
+one autoencoder into a run folder, reconstruct, and write a result file.
+
+A result file is ``{"study", "dataset", "command", "machine", "versions", "settings",
+"records": [flat dicts]}``; a study writes it as ``results.json`` in its folder, and the copy
+kept in ``benchmarks/results/`` is that file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import RunConfig
+from ..runs import load_run, reconstruct, train_run
+from ..train import write_json
+
+
+def train_ae(out_dir: Path, name: str, *, dataset: str, model: dict, epochs: int,
+             limit: int | None, test_limit: int | None, loss: dict | None = None,
+             batch_size: int = 128, lr: float = 1e-3, seed: int = 0, progress=None,
+             callbacks=()) -> tuple[Path, Any, dict]:
+    """Train one run folder ``out_dir/runs/<name>``; return (run dir, model, metrics).
+
+    No validation split: the studies compare test errors after a fixed number of epochs.
+    """
+    cfg = RunConfig.from_dict({
+        "name": name,
+        "data": {"name": dataset, "limit": limit, "test_limit": test_limit,
+                 "val_fraction": 0.0},
+        "model": model, "loss": loss or {"name": "mse"},
+        "train": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
+                  "device": "cpu"},
+    })
+    run = train_run(cfg, out_dir / "runs" / name, overwrite=True, progress=progress,
+                    callbacks=callbacks)
+    _, net = load_run(run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    return run, net, metrics
+
+
+def per_image_sse(x_uint8: np.ndarray, x_rec: np.ndarray) -> np.ndarray:
+    """Sum of squared errors of each image, pixels in [0, 1]: shape (N,)."""
+    x = x_uint8.reshape(len(x_uint8), -1).astype(np.float64) / 255.0
+    return ((x - x_rec.reshape(len(x), -1).astype(np.float64)) ** 2).sum(axis=1)
+
+
+def ae_reconstruct(model, x_uint8: np.ndarray) -> np.ndarray:
+    return reconstruct(model, x_uint8).reshape(x_uint8.shape).astype(np.float32)
+
+
+def study_command(study: str, dataset: str | None, quick: bool, options: dict[str, Any],
+                  defaults: dict[str, Any]) -> str:
+    """The `aelab study` command line that reproduces a run of `study`."""
+    parts = ["AELAB_DATA=../shared/datasets", "aelab", "study", study]
+    if dataset:
+        parts += ["--dataset", dataset]
+    if quick:
+        parts.append("--quick")
+    for key, value in options.items():
+        if value != defaults.get(key):
+            parts += ["--option", shlex.quote(f"{key}={json.dumps(value, separators=(',', ':'))}")]
+    return " ".join(parts)
+
+
+def write_results(out_dir: Path, *, study: str, dataset: str, command: str,
+                  settings: dict[str, Any], records: list[dict[str, Any]]) -> Path:
+    """Write ``out_dir/results.json`` in the benchmarks/results format."""
+    import sklearn
+    import torch
+
+    path = Path(out_dir) / "results.json"
+    write_json(path, {
+        "study": study, "dataset": dataset, "command": command,
+        "machine": {"platform": platform.platform(), "processor": platform.processor(),
+                    "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()},
+        "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                     "numpy": np.__version__, "scikit-learn": sklearn.__version__},
+        "settings": settings, "records": records,
+    })
+    return path
+
+
+def rows_figure(rows: dict[str, np.ndarray], *, title: str | None = None):
+    """Labelled rows of images (each (N, C, H, W) in [0, 1]), e.g. originals above the
+    reconstructions of several methods, so the same images line up column by column."""
+    from matplotlib.figure import Figure
+
+    labels = list(rows)
+    n = max(len(v) for v in rows.values())
+    fig = Figure(figsize=(0.9 * n + 1.6, 0.95 * len(labels) + (0.4 if title else 0.1)),
+                 layout="constrained")
+    axes = fig.subplots(len(labels), 1, squeeze=False)[:, 0]
+    for ax, label in zip(axes, labels, strict=True):
+        imgs = np.clip(np.asarray(rows[label], dtype=np.float32), 0, 1)
+        strip = np.concatenate([np.pad(im.transpose(1, 2, 0), ((1, 1), (1, 1), (0, 0)),
+                                       constant_values=1.0) for im in imgs], axis=1)
+        ax.imshow(strip[..., 0] if strip.shape[-1] == 1 else strip, cmap="gray", vmin=0, vmax=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def one_per_class(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Index of the first test image of each class (for side-by-side figures)."""
+    return np.array([np.flatnonzero(y == c)[0] for c in range(n_classes) if (y == c).any()])
