@@ -54,7 +54,8 @@ def test_model_spec_records_every_option_with_defaults():
     spec = model_spec(create_model("dense", (1, 8, 8), latent_dim=4))
     assert spec == {"name": "dense", "input_shape": [1, 8, 8], "kwargs": {
         "latent_dim": 4, "hidden": [512, 256], "activation": "relu", "code_activation": None,
-        "batch_norm": False, "dropout": 0.0, "decoder_hidden": None}}
+        "batch_norm": False, "dropout": 0.0, "decoder_hidden": None,
+        "decoder_activation": None}}
 
 
 def test_model_spec_rebuilds_the_same_architecture():

@@ -1,0 +1,84 @@
+"""``aelab sr-train`` (train an ESPCN on photos, score it on Set5/Set14) and
+``aelab upscale RUN_DIR IMAGE... --out DIR [--tile N --overlap M]`` (sliced inference)."""
+
+from __future__ import annotations
+
+import json
+
+
+def cmd_sr_train(args) -> int:
+    from ..sr.datasets import load_set
+    from ..sr.evaluate import score_set
+    from ..sr.train import SRConfig, load_sr_run, train_espcn
+
+    options = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            from ..errors import ConfigError
+            raise ConfigError(f"--set expects KEY=VALUE; got {item!r}.")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    cfg = SRConfig.from_dict({"scale": args.scale, "train_data": args.data, **options})
+    run = train_espcn(cfg, args.out, progress=lambda row: print(
+        "  ".join(f"{k}={v:.4g}" for k, v in row.items()), flush=True),
+        command=" ".join(["aelab", *args.argv]))
+    _, model = load_sr_run(run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    for name in args.test_sets:
+        _, means = score_set(load_set(name), cfg.scale, model)
+        metrics[name] = means
+        print(f"{name} x{cfg.scale}: " + ", ".join(
+            f"{m['method']} {m['psnr_y_db']:.2f} dB / SSIM {m['ssim_y']:.4f}" for m in means))
+    (run / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    print(f"run folder: {run}")
+    return 0
+
+
+def cmd_upscale(args) -> int:
+    from pathlib import Path
+
+    from PIL import Image
+
+    from ..sr.datasets import read_image
+    from ..sr.images import upscale_image
+    from ..sr.train import load_sr_run
+
+    _, model = load_sr_run(args.run_dir)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tile = None if args.tile == 0 else args.tile
+    for path in args.images:
+        image = read_image(path)
+        result = upscale_image(model, image, tile=tile, overlap=args.overlap,
+                               batch_size=args.batch_size)
+        dest = out / f"{Path(path).stem}_x{model.scale}.png"
+        Image.fromarray(result).save(dest)
+        print(f"{path} {image.shape[1]}x{image.shape[0]} -> {dest} "
+              f"{result.shape[1]}x{result.shape[0]}")
+    return 0
+
+
+def register(add) -> None:
+    sp = add("sr-train", cmd_sr_train,
+             "train an ESPCN super-resolution model, then score it on Set5/Set14")
+    sp.add_argument("--scale", type=int, default=3, choices=(2, 3, 4))
+    sp.add_argument("--data", default="T91",
+                    help="T91 (default) or a folder of your own photos (HR training images)")
+    sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a training option, e.g. steps=5000 or degradation=blur")
+    sp.add_argument("--test-sets", nargs="*", default=["Set5", "Set14"])
+    sp.add_argument("--out", required=True, help="run folder to write")
+    sp = add("upscale", cmd_upscale, "upscale images of any size with a trained ESPCN run, "
+             "tile by tile")
+    sp.add_argument("run_dir", help="a run folder written by `aelab sr-train`")
+    sp.add_argument("images", nargs="+", help="image files (png, bmp, jpg, ...)")
+    sp.add_argument("--out", required=True, help="output folder (PNG files)")
+    sp.add_argument("--tile", type=int, default=128,
+                    help="tile side in input pixels (default 128; 0 = whole image at once)")
+    sp.add_argument("--overlap", type=int, default=16,
+                    help="tile overlap in input pixels; must exceed twice the model's "
+                         "receptive-field radius (8 for the default ESPCN)")
+    sp.add_argument("--batch-size", type=int, default=8, help="tiles per forward pass")

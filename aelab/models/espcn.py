@@ -1,0 +1,163 @@
+"""ESPCN: single-image super-resolution with an efficient sub-pixel convolution (Shi et al.,
+CVPR 2016, "Real-Time Single Image and Video Super-Resolution Using an Efficient Sub-Pixel
+Convolutional Neural Network").
+
+The network works at low resolution and upscales only in its last layer: that layer outputs
+``C * r**2`` channels and ``pixel_shuffle`` rearranges them into an image ``r`` times larger.
+It needs no interpolated input, so it costs ``r**2`` times less than a network run on the
+bicubic-upscaled image (SRCNN).
+
+Upscalers live beside the autoencoders but behind their own registry, `UPSCALERS`, because
+they map a (B, C, H, W) image to a (B, C, rH, rW) image instead of returning an `Output` of
+the input's shape (the registry-wide autoencoder tests would not make sense for them). Build
+one with `create_upscaler`, save and load it with `save_upscaler` / `load_upscaler`
+(safetensors plus the JSON spec, never pickle).
+
+The output is the image itself (values near [0, 1]), not logits: the paper's last layer is
+linear and trained with MSE, and a sigmoid would squash the high-contrast edges that matter
+most. Clamp to [0, 1] for display.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch.nn.functional as F
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import Tensor, nn
+
+from ..errors import ConfigError, DataError
+from ..registry import Registry
+
+UPSCALERS: Registry = Registry("upscaler")
+METADATA_KEY = "aelab_upscaler"
+_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+#: Colour handling: which channels the network sees. "y": the luminance of YCbCr (the paper's
+#: choice; chroma is upscaled bicubically), "grey": one grey channel, "rgb": three channels.
+COLOR_MODES = {"y": 1, "grey": 1, "rgb": 3}
+
+
+@UPSCALERS.register("espcn")
+class ESPCN(nn.Module):
+    """conv k1 (features[0]) -> act -> conv k2 (features[1]) -> act -> conv k3 (C*r^2) ->
+    pixel shuffle. The defaults are the paper's 5-3-3 layout with 64 and 32 channels and tanh.
+
+    Every convolution is zero-padded to keep the size ('same'), so any image size works.
+
+    Attributes
+    ----------
+    scale : int
+        The upscaling factor r.
+    halo : int
+        Receptive-field radius in low-resolution pixels (4 for 5-3-3): an output pixel depends
+        only on input pixels at most `halo` away from the one it sits over. Tiled inference
+        needs tiles that overlap by more than twice this.
+    """
+
+    def __init__(self, scale: int = 3, color: str = "y", features: Sequence[int] = (64, 32),
+                 kernels: Sequence[int] = (5, 3, 3), activation: str = "tanh"):
+        super().__init__()
+        if scale not in (2, 3, 4):
+            raise ConfigError(f"espcn.scale must be 2, 3 or 4; got {scale!r}.")
+        if color not in COLOR_MODES:
+            raise ConfigError(f"espcn.color must be one of {', '.join(COLOR_MODES)}; "
+                              f"got {color!r}.")
+        if len(kernels) != len(features) + 1 or any(k < 1 or k % 2 == 0 for k in kernels):
+            raise ConfigError(f"espcn.kernels must be {len(features) + 1} odd sizes (one per "
+                              f"feature layer and one for the output layer); got {kernels!r}.")
+        if activation not in _ACTIVATIONS:
+            raise ConfigError(f"espcn.activation must be one of {', '.join(_ACTIVATIONS)}; "
+                              f"got {activation!r}.")
+        self.scale, self.color = int(scale), color
+        self.channels = COLOR_MODES[color]
+        self.halo = sum(k // 2 for k in kernels)
+        layers: list[nn.Module] = []
+        c = self.channels
+        for width, k in zip(features, kernels[:-1], strict=False):
+            layers += [nn.Conv2d(c, width, k, padding=k // 2), _ACTIVATIONS[activation]()]
+            c = width
+        self.body = nn.Sequential(*layers)
+        # The layer the paper trains with a 10x smaller learning rate (see `last_layer`).
+        self.head = nn.Conv2d(c, self.channels * self.scale**2, kernels[-1],
+                              padding=kernels[-1] // 2)
+
+    @property
+    def last_layer(self) -> nn.Module:
+        return self.head
+
+    def forward(self, x: Tensor) -> Tensor:      # (B, C, H, W) -> (B, C, rH, rW)
+        if x.ndim != 4 or x.shape[1] != self.channels:
+            raise DataError(f"ESPCN ({self.color}) expects input of shape (B, {self.channels}, "
+                            f"H, W); got {tuple(x.shape)}.")
+        return F.pixel_shuffle(self.head(self.body(x)), self.scale)
+
+
+def create_upscaler(name: str = "espcn", **kwargs: Any) -> nn.Module:
+    """Build the upscaler registered as `name`; the keyword arguments are its options.
+
+    Examples
+    --------
+    >>> model = create_upscaler("espcn", scale=3)
+    >>> sum(p.numel() for p in model.parameters())  # 1*64*25+64 + 64*32*9+32 + 32*9*9+9
+    22729
+    """
+    cls = UPSCALERS.get(name, key="upscaler")
+    allowed = list(inspect.signature(cls).parameters)
+    for key in kwargs:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"model.{key}: unknown option for upscaler {name!r}.{hint} "
+                              f"Allowed: {', '.join(allowed)}.")
+    model = cls(**kwargs)
+    model.spec = {"name": name, "kwargs": {k: list(v) if isinstance(v, tuple) else v
+                                           for k, v in kwargs.items()}}
+    return model
+
+
+def save_upscaler(model: nn.Module, path: str | os.PathLike) -> Path:
+    """Write weights and spec to `path` (``.safetensors``) atomically."""
+    path = Path(path)
+    metadata = {METADATA_KEY: json.dumps(model.spec)}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_upscaler(path: str | os.PathLike) -> nn.Module:
+    """Rebuild an upscaler written by `save_upscaler`, on the CPU, in eval mode."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no upscaler file at {str(path)!r}")
+    try:
+        with safe_open(path, framework="pt") as f:
+            raw = (f.metadata() or {}).get(METADATA_KEY)
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError) as e:
+        raise DataError(f"{str(path)!r} is not a readable safetensors file ({e}).") from e
+    if raw is None:
+        raise DataError(f"{str(path)!r} has no {METADATA_KEY!r} metadata: it was not written "
+                        "by aelab.models.espcn.save_upscaler (is it an autoencoder run?).")
+    spec = json.loads(raw)
+    model = create_upscaler(spec["name"], **spec["kwargs"])
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as e:
+        raise DataError(f"the weights in {str(path)!r} do not fit the upscaler its spec "
+                        f"describes: {e}") from e
+    return model.eval()
