@@ -48,6 +48,16 @@ def run_study(name: str, *, out_dir: str | Path | None = None, quick: bool = Fal
                  **options)
 
 
+from . import augmentation  # noqa: E402,F401,I001  (registers the study)
 from . import quickstart  # noqa: E402,F401  (registers the study)
+from . import pca_vs_ae  # noqa: E402,F401  (registers the study)
+from . import hidden_sizes  # noqa: E402,F401  (registers the study)
+from . import sparsity  # noqa: E402,F401  (registers the study)
+from . import features  # noqa: E402,F401  (registers the study)
+from . import out_of_distribution  # noqa: E402,F401  (registers the study)
+from . import priors  # noqa: E402,F401  (registers the study)
+from . import clustering  # noqa: E402,F401  (registers the study)
+from . import restoration  # noqa: E402,F401  (registers the study)
+from . import super_resolution  # noqa: E402,F401  (registers the study)
 
 __all__ = ["STUDIES", "run_study", "study_options"]

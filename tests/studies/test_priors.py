@@ -1,0 +1,37 @@
+"""`aelab study priors --quick` and `aelab study clustering --quick` through the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aelab.cli import main
+
+
+def _records(path):
+    data = json.loads(path.read_text())
+    assert {"study", "command", "machine", "versions", "records"} <= set(data)
+    return data["records"]
+
+
+def test_study_priors_quick_writes_the_table_and_figures(tmp_path):
+    assert main(["study", "priors", "--quick", "--out", str(tmp_path)]) == 0
+    records = _records(tmp_path / "priors_digits.json")
+    assert [r["prior"] for r in records] == ["none", "gaussian", "gmm", "swiss_roll", "vae"]
+    for r in records:
+        assert r["dim"] == 3 and 0 <= r["kmeans_accuracy"] <= 1 and r["protocol"]
+    assert {r["sweep"] for r in _records(tmp_path / "priors_sweeps_digits.json")} == {
+        "sigma", "lambda"}
+    assert (tmp_path / "figures" / "swiss-roll-walk-digits.png").is_file()
+    assert (tmp_path / "index.html").is_file()
+
+
+def test_study_clustering_quick_scores_both_pipelines(tmp_path):
+    pytest.importorskip("umap", reason="umap-learn is an optional extra ([umap])")
+    assert main(["study", "clustering", "--quick", "--out", str(tmp_path)]) == 0
+    records = _records(tmp_path / "clustering_digits.json")
+    assert {r["pipeline"] for r in records} == {"ae+kmeans", "ae+umap+gmm"}
+    for r in records:
+        assert {"seed", "accuracy", "nmi", "ari", "protocol"} <= set(r)
+    assert (tmp_path / "figures" / "confusion-digits.png").is_file()
