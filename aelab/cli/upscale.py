@@ -22,11 +22,17 @@ def cmd_sr_train(args) -> int:
         except json.JSONDecodeError:
             options[key] = value
     cfg = SRConfig.from_dict({"scale": args.scale, "train_data": args.data, **options})
+    max_seconds = None if args.max_minutes is None else 60.0 * args.max_minutes
     run = train_espcn(cfg, args.out, progress=lambda row: print(
         "  ".join(f"{k}={v:.4g}" for k, v in row.items()), flush=True),
-        command=" ".join(["aelab", *args.argv]))
+        command=" ".join(["aelab", *args.argv]), resume=args.resume, max_seconds=max_seconds)
     _, model = load_sr_run(run)
     metrics = json.loads((run / "metrics.json").read_text())
+    if metrics["steps_done"] < cfg.steps:
+        print(f"stopped at step {metrics['steps_done']} of {cfg.steps} after "
+              f"{metrics['train_seconds']:.0f} s of training; continue with the same command "
+              f"and --resume. run folder: {run}")
+        return 0
     for name in args.test_sets:
         _, means = score_set(load_set(name), cfg.scale, model)
         metrics[name] = means
@@ -71,6 +77,11 @@ def register(add) -> None:
                     help="a training option, e.g. steps=5000 or degradation=blur")
     sp.add_argument("--test-sets", nargs="*", default=["Set5", "Set14"])
     sp.add_argument("--out", required=True, help="run folder to write")
+    sp.add_argument("--max-minutes", type=float, default=None,
+                    help="stop this job after about this many minutes of training (the run "
+                         "can be continued with --resume)")
+    sp.add_argument("--resume", action="store_true",
+                    help="continue the run saved in --out (same options)")
     sp = add("upscale", cmd_upscale, "upscale images of any size with a trained ESPCN run, "
              "tile by tile")
     sp.add_argument("run_dir", help="a run folder written by `aelab sr-train`")

@@ -35,6 +35,19 @@ def rgb_to_y(image: np.ndarray) -> np.ndarray:
     return (rgb @ _M[0].astype(np.float32) + _OFFSET[0]).astype(np.float32)
 
 
+def luminance(image: np.ndarray) -> np.ndarray:
+    """The plane that super-resolution PSNR is measured on; float32 in [0, 255].
+
+    An RGB image gives its Y (studio range, `rgb_to_y`). A grey image *is* its own luminance:
+    the SRCNN/ESPCN evaluation code converts only 3-channel images to YCbCr, so a grey
+    benchmark image (Set14's bridge) is compared on its raw values. Mapping it to [16, 235]
+    first would shrink every error by 219/255 and inflate its PSNR by 1.3 dB.
+    """
+    if image.ndim == 2:
+        return image.astype(np.float32)
+    return rgb_to_y(image)
+
+
 def ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
     """float (H, W, 3) YCbCr (studio range) -> uint8 (H, W, 3) RGB, rounded and clipped."""
     rgb = (ycbcr.astype(np.float32) - _OFFSET.astype(np.float32)) @ _M_INV.T.astype(np.float32)

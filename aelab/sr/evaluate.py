@@ -1,8 +1,9 @@
 """Score upscalers on test sets: bicubic, Lanczos and a trained model, PSNR/SSIM on Y.
 
 Protocol (SRCNN/ESPCN's): crop each HR image to a multiple of r, take its luminance Y
-(float, [16, 235]), make the LR input by the bicubic shrink of Y, upscale it back, and compare
-on Y with `border` = r pixels cropped from each side (see `metrics`). A model with
+(float, [16, 235]; a grey image is its own luminance, as in SRCNN's code: see
+`color.luminance`), make the LR input by the bicubic shrink of Y, upscale it back, and
+compare on Y with `border` = r pixels cropped from each side (see `metrics`). A model with
 ``color="rgb"`` gets the shrunk RGB planes and is scored on the Y of its output.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from torch import nn
 
-from .color import rgb_to_y
+from .color import luminance, rgb_to_y
 from .datasets import SRImage
 from .images import to_planes, upscale_planes
 from .metrics import psnr_y, ssim_y
@@ -22,10 +23,12 @@ from .resize import downscale, modcrop, upscale_plane
 INTERPOLATIONS = ("bicubic", "lanczos")
 
 
-def _y_of(planes: np.ndarray, color: str) -> np.ndarray:
-    if color == "rgb":
-        return rgb_to_y(np.moveaxis(planes, 0, 2))
-    return planes[0]
+def _y_of(planes: np.ndarray, color: str, grey: bool) -> np.ndarray:
+    """The luminance of a model's output planes, on the scale `luminance` gives the HR image."""
+    if color != "rgb":
+        return planes[0]
+    y = rgb_to_y(np.moveaxis(planes, 0, 2))
+    return (y - 16.0) * np.float32(255.0 / 219.0) if grey else y
 
 
 def score_image(image: SRImage, scale: int, model: nn.Module | None = None,
@@ -33,14 +36,14 @@ def score_image(image: SRImage, scale: int, model: nn.Module | None = None,
                 ) -> list[dict]:
     """One record per method for one image: ``{"image", "method", "psnr_y_db", "ssim_y"}``."""
     hr = modcrop(image.pixels, scale)
-    y_hr = rgb_to_y(hr)
+    y_hr = luminance(hr)
     y_lr = downscale(y_hr, scale, degradation)
     estimates = {m: upscale_plane(y_lr, scale, m) for m in methods}
     if model is not None:
         color = model.color
         hr_planes = to_planes(hr, color)
         lr_planes = np.stack([downscale(p, scale, degradation) for p in hr_planes])
-        estimates["espcn"] = _y_of(upscale_planes(model, lr_planes), color)
+        estimates["espcn"] = _y_of(upscale_planes(model, lr_planes), color, hr.ndim == 2)
     return [{"image": image.name, "method": m, "psnr_y_db": psnr_y(y_hr, est, scale),
              "ssim_y": ssim_y(y_hr, est, scale)} for m, est in estimates.items()]
 

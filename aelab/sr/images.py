@@ -11,15 +11,15 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
-from .color import as_rgb, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
+from .color import as_rgb, luminance, rgb_to_ycbcr, ycbcr_to_rgb
 from .resize import upscale_uint8
 from .tiled import upscale_tiled, upscale_whole
 
 
 def to_planes(image: np.ndarray, color: str) -> np.ndarray:
     """uint8 (H, W) or (H, W, 3) -> float32 (C, H, W) in [0, 255] for the colour mode."""
-    if color == "y":
-        return rgb_to_y(image)[None]
+    if color == "y":                 # a grey image is its own luminance (see `luminance`)
+        return luminance(image)[None]
     if color == "grey":
         if image.ndim == 2:
             return image.astype(np.float32)[None]
@@ -53,8 +53,6 @@ def upscale_image(model: nn.Module, image: np.ndarray, *, tile: int | None = 128
     if color == "grey" or (color == "y" and image.ndim == 2):
         planes = to_planes(image, "grey" if color == "grey" else "y")
         out = upscale_planes(model, planes, tile=tile, overlap=overlap, batch_size=batch_size)[0]
-        if color == "y":        # grey content: Y = 16 + 219 * v / 255
-            out = (out - 16.0) * np.float32(255.0 / 219.0)
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
     if color == "rgb":
         out = upscale_planes(model, to_planes(image, "rgb"), tile=tile, overlap=overlap,

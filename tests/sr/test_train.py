@@ -7,13 +7,22 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from aelab.cli import main
 from aelab.errors import ConfigError
+from aelab.models.espcn import load_upscaler
 from aelab.sr.datasets import SRImage
 from aelab.sr.resize import downscale
-from aelab.sr.train import PatchSampler, SRConfig, load_sr_run, split_train_val, train_espcn
+from aelab.sr.train import (
+    PatchSampler,
+    SRConfig,
+    learning_rate_factor,
+    load_sr_run,
+    split_train_val,
+    train_espcn,
+)
 
 
 def photos(n=6, size=60, seed=0):
@@ -78,3 +87,38 @@ def test_cli_upscale_refuses_small_overlap(tmp_path, capsys):
                  "--overlap", "4"])
     assert code == 2
     assert "overlap 4 is too small" in capsys.readouterr().err
+
+
+def test_split_run_resumed_equals_one_run(tmp_path):
+    # A run stopped by its time budget and resumed draws the same patches and follows the
+    # same schedule: its final weights equal those of the run done in one job.
+    cfg = SRConfig(scale=2, patch=12, batch_size=4, steps=12, eval_every=4, val_images=1,
+                   features=(8, 4), warmup_steps=2)
+    whole = train_espcn(cfg, tmp_path / "whole", images=photos())
+    part = train_espcn(cfg, tmp_path / "part", images=photos(), max_seconds=0)
+    assert json.loads((part / "metrics.json").read_text())["steps_done"] == 4
+    train_espcn(cfg, part, images=photos(), resume=True)
+    metrics = json.loads((part / "metrics.json").read_text())
+    assert metrics["steps_done"] == 12 and len(metrics["jobs"]) == 2
+    assert metrics["train_seconds"] == pytest.approx(sum(j["seconds"] for j in metrics["jobs"]))
+    a, b = (load_upscaler(run / "last.safetensors").state_dict() for run in (whole, part))
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
+    assert (whole / "history.csv").read_text().count("\n") == (
+        part / "history.csv").read_text().count("\n")
+
+
+def test_resume_refuses_a_different_config(tmp_path):
+    cfg = SRConfig(scale=2, patch=12, batch_size=4, steps=4, eval_every=2, val_images=0,
+                   features=(8, 4))
+    run = train_espcn(cfg, tmp_path / "run", images=photos(2), max_seconds=0)
+    with pytest.raises(ConfigError, match="different config"):
+        train_espcn(SRConfig(**{**cfg.__dict__, "lr": 0.01}), run, images=photos(2),
+                    resume=True)
+
+
+def test_learning_rate_warms_up_then_decays_to_final():
+    cfg = SRConfig(steps=100, warmup_steps=10, lr=0.01, lr_final=1e-4)
+    factors = [learning_rate_factor(cfg, s) for s in range(1, 101)]
+    assert factors[0] < 0.2 and factors[9] == pytest.approx(1.0)
+    assert factors[-1] == pytest.approx(0.01) and all(np.diff(factors[10:]) <= 1e-12)
