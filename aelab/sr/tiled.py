@@ -3,12 +3,13 @@
 The low-resolution image is cut into tiles of `tile` pixels that overlap by `overlap`; each
 batch of `batch_size` tiles goes through the model and is added, weighted by a window, into
 one output accumulator. The window of a tile is 1 in its middle, falls smoothly (raised
-cosine) across the overlap, and is 0 on the `halo` pixels next to an inner tile edge, where the
-model's receptive field reaches past the tile and sees zero padding instead of the neighbour.
-Tiles that touch the image border keep weight 1 up to it: there the untiled pass pads with
-zeros too. So every output pixel is a weighted mean of tile outputs that each equal the
-untiled output there, and the tiled result equals the untiled one up to float rounding
-whenever ``overlap > 2 * halo`` (checked), with no seams.
+cosine) across the overlap, and is 0 on the `halo` pixels next to an inner tile edge, where
+the model's receptive field reaches past the tile and sees the tile's padding instead of the
+neighbour. Tiles that touch the image border keep weight 1 up to it: there the untiled pass
+pads the same way (the model extends every input it gets, tile or image, alike). So every
+output pixel is a weighted mean of tile outputs that each equal the untiled output there, and
+the tiled result equals the untiled one up to float rounding whenever ``overlap > 2 * halo``
+(checked), with no seams.
 
 Memory: the model sees `batch_size` tiles at a time; what grows with the image is the output
 accumulator (C x rH x rW float32). The normalising weight sum is separable (rows x columns),

@@ -2,10 +2,12 @@
 
 Training data: random ``patch x patch`` low-resolution crops (and the aligned ``r*patch`` HR
 crops) drawn from every training image at every step, flipped and rotated at random; the LR
-images are made once per image by the configured degradation. The loss is the MSE on the
-crop's interior only (the ``halo`` LR pixels next to the crop edge see zero padding, not
-image), as the paper's valid convolutions do. A few training images are held out and their
-full-image PSNR on Y picks the checkpoint; the test sets (Set5, Set14) are never seen here.
+images are made once per image by the configured degradation. The network runs unpadded on the
+crop (the paper's valid convolutions), so the loss covers the crop's interior: the HR pixels
+over the LR crop minus its ``halo`` border, 17r x 17r for the default 25-pixel crop, as the
+paper's sub-images. At test time the model mirrors the image border instead. A few training
+images are held out and their full-image PSNR on Y picks the checkpoint; the test sets (Set5,
+Set14) are never seen here.
 
 Optimiser: Adam with a cosine decay from `lr` to `lr_final` (after a short linear warm-up)
 and a `last_layer_lr_scale` (0.1) times smaller rate for the output layer, after the paper's
@@ -223,8 +225,8 @@ def train_espcn(cfg: SRConfig, out_dir: str | Path, *, data_dir=None, images=Non
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         model.train()
-        pred = model(x)
-        loss = F.mse_loss(pred[:, :, m:-m, m:-m], y[:, :, m:-m, m:-m])
+        pred = model(x, pad=False)              # the crop's interior only: see PatchSampler
+        loss = F.mse_loss(pred, y[:, :, m:-m, m:-m])
         if not torch.isfinite(loss):
             raise FloatingPointError(f"the loss became {loss.item()} at step {step}; lower "
                                      f"sr.lr (now {cfg.lr}).")

@@ -52,10 +52,11 @@ def _float(x_uint8: np.ndarray) -> torch.Tensor:
 
 def train_espcn_arrays(x_hr: torch.Tensor, scale: int, *, epochs: int, batch_size: int = 128,
                        lr: float = 1e-3, seed: int = 0) -> torch.nn.Module:
-    """An ESPCN (grey) fit on whole small images: LR = shrink(HR). The zero padding at the
-    image border is the same in training and use, so no interior crop is needed here."""
+    """An ESPCN (grey) fit on whole small images: LR = shrink(HR). The border padding is the
+    same in training and use, so no interior crop is needed here."""
     torch.manual_seed(seed)
-    model = create_upscaler("espcn", scale=scale, color="grey")
+    # replicate: digits shrunk to 4x4 are smaller than the mirror padding's 4-pixel margin
+    model = create_upscaler("espcn", scale=scale, color="grey", padding="replicate")
     x_lr = shrink(x_hr, scale)
     last = list(model.last_layer.parameters())
     rest = [p for p in model.parameters() if all(p is not q for q in last)]

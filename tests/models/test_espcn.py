@@ -34,9 +34,9 @@ def test_espcn_last_layer_channels_land_in_subpixel_grid():
         for p in model.head.parameters():
             p.zero_()
         model.head.bias[3] = 1.0                     # channel 3 -> offset (1, 1)
-    out = model(torch.rand(1, 1, 4, 4))[0, 0]
-    assert torch.equal(out[1::2, 1::2], torch.ones(4, 4))
-    assert out.sum() == 16
+    out = model(torch.rand(1, 1, 6, 6))[0, 0]
+    assert torch.equal(out[1::2, 1::2], torch.ones(6, 6))
+    assert out.sum() == 36
 
 
 def test_espcn_every_parameter_gets_a_gradient():
@@ -73,3 +73,37 @@ def test_espcn_has_its_own_registry_not_the_autoencoders():
     from aelab.models import list_models
 
     assert "espcn" in UPSCALERS and "espcn" not in list_models()
+
+
+def test_espcn_unpadded_forward_is_the_interior_of_the_padded_one():
+    # pad=False (training on crops) computes exactly the pixels whose receptive field lies
+    # inside the input: the padded output with the halo's r*halo HR pixels cut off.
+    torch.manual_seed(0)
+    model = create_upscaler("espcn", scale=3).eval()
+    x = torch.rand(2, 1, 15, 12)
+    m = model.halo * 3
+    with torch.no_grad():
+        inner, full = model(x, pad=False), model(x)
+    assert inner.shape == (2, 1, 3 * (15 - 8), 3 * (12 - 8))
+    torch.testing.assert_close(inner, full[:, :, m:-m, m:-m], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("padding", ["reflect", "replicate", "zeros"])
+def test_espcn_border_padding_modes(padding):
+    # A constant image stays constant up to its border only when the border is extended with
+    # image-like values; zero padding makes the border differ from the middle.
+    torch.manual_seed(0)
+    model = create_upscaler("espcn", scale=2, padding=padding).eval()
+    with torch.no_grad():
+        out = model(torch.full((1, 1, 10, 10), 0.5))[0, 0]
+    # Each sub-pixel phase has its own output channel, so compare within a phase.
+    spread = max(float(out[i::2, j::2].max() - out[i::2, j::2].min())
+                 for i in range(2) for j in range(2))
+    assert (spread > 1e-3) if padding == "zeros" else (spread < 1e-6)
+
+
+def test_espcn_refuses_images_smaller_than_its_receptive_field():
+    with pytest.raises(DataError, match="larger than 4 pixels"):
+        create_upscaler("espcn")(torch.rand(1, 1, 4, 9))
+    assert create_upscaler("espcn", padding="replicate")(torch.rand(1, 1, 4, 9)).shape == (
+        1, 1, 12, 27)
