@@ -27,14 +27,69 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 
 def test_estimator_passes_sklearn_checks_with_minmax_scaling():
     # scikit-learn's checks feed standard-normal data, so they run with scale="minmax".
-    # With the default scale="unit" the only difference is that such data is rejected (see
-    # test_estimator_rejects_floats_outside_unit_range); no check is listed as expected to fail.
+    # With scale="minmax" no check is expected to fail. With the default scale="unit" such data
+    # is rejected by design; the checks that fail for that reason are listed, with it, in
+    # UNIT_SCALE_EXPECTED_FAILURES below.
     results = check_estimator(Autoencoder(scale="minmax", latent_dim=3, epochs=2,
                                           model_options={"hidden": [8]}), on_fail=None)
     failed = [(r["check_name"], repr(r["exception"])) for r in results
               if r["status"] == "failed"]
     assert failed == []
     assert len(results) > 40
+
+
+# With the default scale="unit", X must be pixels: floats in [0, 1] (the decoder ends in a
+# sigmoid) or 0..255 integers. scikit-learn's checks feed standard-normal (and other
+# out-of-range) floats, which the estimator rejects by design with an InputError naming the
+# range. These checks fail for that reason only; each also passes with scale="minmax" above.
+_RANGE = "feeds floats outside [0, 1], which scale='unit' rejects (pixels only)"
+UNIT_SCALE_EXPECTED_FAILURES = {
+    "check_estimators_overwrite_params": _RANGE,
+    "check_dont_overwrite_parameters": _RANGE,
+    "check_estimators_fit_returns_self": _RANGE,
+    "check_readonly_memmap_input": _RANGE,
+    "check_n_features_in_after_fitting": _RANGE,
+    "check_positive_only_tag_during_fit": _RANGE + "; positive_only cannot express the upper "
+                                          "bound, so the tag is left unset",
+    "check_estimators_dtypes": _RANGE,
+    "check_pipeline_consistency": _RANGE,
+    "check_estimators_pickle": _RANGE,
+    "check_f_contiguous_array_estimator": _RANGE,
+    "check_transformer_data_not_an_array": _RANGE,
+    "check_transformer_general": _RANGE,
+    "check_transformer_preserve_dtypes": _RANGE,
+    "check_methods_sample_order_invariance": _RANGE,
+    "check_methods_subset_invariance": _RANGE,
+    "check_fit2d_1sample": _RANGE + "; the range error comes before the one-sample message "
+                           "the check looks for",
+    "check_fit2d_1feature": _RANGE + "; the range error comes before the one-feature message "
+                            "the check looks for",
+    "check_dict_unchanged": _RANGE,
+    "check_fit_idempotent": _RANGE + " (values around 100)",
+    "check_fit_check_is_fitted": _RANGE + " (values around 100)",
+    "check_n_features_in": _RANGE + " (values around 100)",
+    "check_fit2d_predict1d": _RANGE,
+}
+
+
+def test_estimator_sklearn_checks_with_default_scale_fail_only_as_listed():
+    results = check_estimator(Autoencoder(latent_dim=3, epochs=2, model_options={"hidden": [8]}),
+                              expected_failed_checks=UNIT_SCALE_EXPECTED_FAILURES, on_fail=None)
+    status = {}
+    for r in results:
+        status.setdefault(r["check_name"], set()).add(r["status"])
+    failed = sorted(name for name, s in status.items() if "failed" in s)
+    assert failed == []                                   # nothing fails beyond the list
+    # Every listed check really fails (a stale entry would hide a regression elsewhere) ...
+    xfailed = {name for name, s in status.items() if "xfail" in s}
+    assert xfailed == set(UNIT_SCALE_EXPECTED_FAILURES)
+    # ... and only because of the [0, 1] range (checked by re-running them without the list).
+    raw = check_estimator(Autoencoder(latent_dim=3, epochs=2, model_options={"hidden": [8]}),
+                          on_fail=None)
+    for r in raw:
+        if r["status"] == "failed":
+            text = str(r["exception"])
+            assert "must lie in [0, 1]" in text or "raised InputError" in text, text
 
 
 def test_estimator_fit_returns_self_and_shapes(digits):

@@ -48,12 +48,15 @@ log = logging.getLogger(__name__)
 
 KINDS = ("pixels", "pca", "ae_dense", "ae_conv", "cnn")
 AUTOENCODERS = {"ae_dense": {"name": "dense", "hidden": [512, 256]},
-                "ae_conv": {"name": "conv", "channels": [32, 64]}}
+                # Batch norm: without it this conv AE collapsed to the mean image on MNIST.
+                # [16, 32]: on Fashion-MNIST (d = 50, 8 epochs) its codes + MLP reached
+                # 90.70 % against 90.91 % with [32, 64], in 251 s instead of 675 s.
+                "ae_conv": {"name": "conv", "channels": [16, 32], "batch_norm": True}}
 PROTOCOLS = ("official", "test-5fold")
-FULL = {"dataset": "mnist", "dims": (10, 20, 30, 40, 50), "kinds": ("pixels", "pca", "ae_dense",
-        "cnn"), "ae_epochs": 30, "mlp_epochs": 20, "limit": None}
-QUICK = {"dataset": "digits", "dims": (4, 8), "kinds": KINDS, "ae_epochs": 2, "mlp_epochs": 2,
-         "limit": 300}
+FULL = {"dataset": "mnist", "dims": (10, 20, 30, 40, 50), "kinds": KINDS,
+        "ae_epochs": {"ae_dense": 30, "ae_conv": 8}, "mlp_epochs": 20, "limit": None}
+QUICK = {"dataset": "digits", "dims": (4, 8), "kinds": KINDS,
+         "ae_epochs": {"ae_dense": 2, "ae_conv": 2}, "mlp_epochs": 2, "limit": 300}
 # Epochs and random shift (pixels) of the reference CNN per dataset; 10 / 1 otherwise.
 CNN = {"mnist": (8, 2), "fashion_mnist": (15, 1)}
 
@@ -62,14 +65,15 @@ CNN = {"mnist": (8, 2), "fashion_mnist": (15, 1)}
 def features(out_dir: Path, *, quick: bool = False, dataset: str | None = None, progress=None,
              callbacks=(), protocol: str = "official", kinds: list | None = None,
              classifiers: list | None = None, dims: list | None = None, folds: int = 5,
-             ae_epochs: int | None = None, mlp_epochs: int | None = None,
+             ae_epochs: int | dict | None = None, mlp_epochs: int | None = None,
              cnn_epochs: int | None = None, limit: int | None = None, seed: int = 0,
              mlp_options: dict | None = None, ae_options: dict | None = None) -> Path:
     """Run the study into `out_dir`; return ``report.html``. Also writes ``results.json``.
 
     Options: `protocol` (official | test-5fold), `kinds` (subset of pixels, pca, ae_dense,
-    ae_conv, cnn; default all but ae_conv), `classifiers` (logistic, knn, mlp), `dims`
-    ([10, 20, 30, 40, 50]), `folds` (5, for test-5fold), `ae_epochs` (30) and `mlp_epochs` (20),
+    ae_conv, cnn; default all), `classifiers` (logistic, knn, mlp), `dims` ([10, 20, 30, 40,
+    50]), `folds` (5, for test-5fold), `ae_epochs` (one number for every autoencoder, or a
+    table such as {ae_dense=30, ae_conv=8}, the defaults), `mlp_epochs` (20),
     `cnn_epochs` (mnist 8, fashion_mnist 15, else 10), `limit` (training images of the
     official protocol, first ones; default all), `seed`, `mlp_options` (MLP constructor
     options for every kind of features, e.g. {dropout=0.2}), `ae_options` (autoencoder
@@ -82,7 +86,7 @@ def features(out_dir: Path, *, quick: bool = False, dataset: str | None = None, 
     p = {"dataset": name, "protocol": protocol, "dims": as_list(dims or base["dims"]),
          "kinds": as_list(kinds or base["kinds"]),
          "classifiers": as_list(classifiers or CLASSIFIERS),
-         "ae_epochs": ae_epochs or base["ae_epochs"], "mlp_epochs": mlp_epochs or
+         "ae_epochs": _ae_epochs(ae_epochs, base["ae_epochs"]), "mlp_epochs": mlp_epochs or
          base["mlp_epochs"], "cnn_epochs": cnn_epochs or (4 if quick else cnn_ep),
          "cnn_shift": shift,
          "limit": limit or (base["limit"] if protocol == "official" else None),
@@ -129,6 +133,18 @@ def _cli_value(v) -> str:
     if isinstance(v, dict):
         return "{" + ",".join(f"{k}={_cli_value(x)}" for k, x in v.items()) + "}"
     return str(v)
+
+
+def _ae_epochs(given, defaults: dict) -> dict:
+    """Epochs per autoencoder kind: `given` is None, one number for all, or a partial table."""
+    if given is None:
+        return dict(defaults)
+    table = dict.fromkeys(defaults, given) if isinstance(given, int) else dict(given)
+    for kind, epochs in table.items():
+        if kind not in AUTOENCODERS or not isinstance(epochs, int) or epochs < 1:
+            raise ConfigError(f"ae_epochs: expected a number >= 1 or a table like "
+                              f"{{ae_dense=30, ae_conv=8}}; got {given!r}.")
+    return defaults | table
 
 
 def _check(p: dict) -> None:
@@ -178,32 +194,49 @@ def _splits(p: dict, progress):
 
 def _cached_kind(out_dir: Path, kind: str, fold, p: dict, data, tr, te, progress) -> dict:
     """One kind of features on one fold: every (dim, classifier) accuracy and prediction,
-    reused from ``cache/`` when it was computed with the same settings."""
+    reused from ``cache/`` when it was computed with the same settings. Autoencoders are
+    cached per code size (one training each), so a sweep can be run a few sizes at a time."""
     keys = ["dataset", "protocol", "limit", "folds", "seed"]
     keys += {"pixels": ["classifiers", "mlp_epochs", "k"], "pca": ["dims", "classifiers",
              "mlp_epochs", "k"], "cnn": ["cnn_epochs", "cnn_shift"]}.get(
-        kind, ["dims", "classifiers", "mlp_epochs", "k", "ae_epochs", "ae_loss",
-               "ae_batch_size"])
+        kind, ["classifiers", "mlp_epochs", "k", "ae_loss", "ae_batch_size"])
     settings = {k: p[k] for k in keys} | {"kind": kind, "fold": fold}
     # Only non-default options enter the key, so results cached before they existed stay valid.
     settings |= {k: p[k] for k in ("mlp_options", "ae_options")
                  if p[k] and (k == "mlp_options" or kind in AUTOENCODERS)}
-    if kind in AUTOENCODERS:
-        settings["model"] = AUTOENCODERS[kind]
-    path = out_dir / "cache" / f"{kind}-{'official' if fold is None else f'fold{fold}'}.json"
+    tag = "official" if fold is None else f"fold{fold}"
+    if kind not in AUTOENCODERS:
+        return _cached(out_dir / "cache" / f"{kind}-{tag}.json", settings,
+                       lambda: _compute(kind, fold, p, data, tr, te, out_dir, progress))
+    settings |= {"model": AUTOENCODERS[kind], "ae_epochs": p["ae_epochs"][kind]}
+    parts = [_cached(out_dir / "cache" / f"{kind}-d{d}-{tag}.json", settings | {"dim": d},
+                     lambda d=d: _compute(kind, fold, p | {"dims": [d]}, data, tr, te,
+                                          out_dir, progress))
+             for d in p["dims"]]
+    extra = {"ae_test_mse": {}, "ae_train_seconds": {}, "seconds": 0.0}
+    for part in parts:
+        for key in ("ae_test_mse", "ae_train_seconds"):
+            extra[key] |= part["extra"][key]
+        extra["seconds"] += part["extra"]["seconds"]
+    return {"results": [r for part in parts for r in part["results"]], "extra": extra}
+
+
+def _cached(path: Path, settings: dict, compute) -> dict:
+    """``{"settings", "results", "extra"}`` from `path` when its settings match, else from
+    ``compute()`` (written to `path`)."""
     if path.is_file():
         cached = json.loads(path.read_text())
         if cached["settings"] == settings:
             log.info("features: reusing %s", path)
             return cached
-    log.info("features: computing %s on fold %s", kind, fold)
+    log.info("features: computing %s", path.stem)
     t0 = time.perf_counter()
-    results, extra = _compute(kind, fold, p, data, tr, te, out_dir, progress)
+    results, extra = compute()
     extra["seconds"] = time.perf_counter() - t0
     out = {"settings": settings, "results": results, "extra": extra}
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, out)
-    return out
+    return json.loads(path.read_text())     # as a later run reads it (string keys)
 
 
 def _compute(kind, fold, p, data, tr, te, out_dir, progress) -> tuple[list, dict]:
@@ -229,7 +262,7 @@ def _compute(kind, fold, p, data, tr, te, out_dir, progress) -> tuple[list, dict
         z, extra = {}, {"ae_test_mse": {}, "ae_train_seconds": {}}
         for d in p["dims"]:
             z[d], mse, secs = _autoencoder_codes(kind, d, p, x_tr, x_te)
-            extra["ae_test_mse"][d], extra["ae_train_seconds"][d] = mse, secs
+            extra["ae_test_mse"][str(d)], extra["ae_train_seconds"][str(d)] = mse, secs
     results = []
     for d, (z_tr, z_te) in z.items():
         for clf in p["classifiers"]:
@@ -258,7 +291,7 @@ def _autoencoder_codes(kind, d, p, x_tr, x_te):
     spec = dict(AUTOENCODERS[kind]) | p["ae_options"]
     model = create_model(spec.pop("name"), input_shape=x_tr.shape[1:], latent_dim=d,
                          **spec).to(device)
-    cfg = TrainConfig(epochs=p["ae_epochs"], batch_size=p["ae_batch_size"], lr=1e-3,
+    cfg = TrainConfig(epochs=p["ae_epochs"][kind], batch_size=p["ae_batch_size"], lr=1e-3,
                       seed=p["seed"])
     t0 = time.perf_counter()
     fit(model, build_objective(LossConfig(name=p["ae_loss"]), model),

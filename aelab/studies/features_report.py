@@ -32,6 +32,12 @@ REFERENCES = [
 ]
 
 
+def _autoencoders(p: dict) -> str:
+    kinds = [k for k in p["kinds"] if k in p["autoencoders"]]
+    return "; ".join(f"{k}: {p['autoencoders'][k]} with options {p['ae_options'] or {}}, "
+                     f"{p['ae_epochs'][k]} epochs" for k in kinds) or "none"
+
+
 def _pct(mean: float, std: float, folds: int) -> str:
     return f"{100 * mean:.2f} %" if folds == 1 else f"{100 * mean:.2f} ± {100 * std:.2f} %"
 
@@ -146,8 +152,7 @@ def write_report(out_dir: Path, data, p: dict, label: str, records: list[dict],
     sections = [
         ("Set-up", [
             f"Dataset {p['dataset']}, protocol {protocol}. PCA and the autoencoders "
-            f"({', '.join(k for k in p['kinds'] if k.startswith('ae_'))}; MSE loss, "
-            f"{p['ae_epochs']} epochs) are fitted on the training images without labels. "
+            f"({_autoencoders(p)}; MSE loss) are fitted on the training images without labels. "
             f"Classifiers: logistic regression, {p['k']}-NN, and the 1000-500-500 MLP "
             f"({p['mlp_epochs']} epochs)."
             + (f" The reference CNN is trained end to end ({p['cnn_epochs']} epochs, random "

@@ -1,5 +1,4 @@
 import json
-import re
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ from aelab.studies.features import summarize
 KEYS = {"features", "dim", "classifier", "accuracy", "protocol", "fold"}
 
 
-def test_features_quick_official_records_and_report(tmp_path):
+def test_features_quick_official_records_and_report(tmp_path, embedded_pngs):
     report = run_study("features", out_dir=tmp_path, quick=True,
                        options={"dims": [4], "classifiers": ["knn", "mlp"],
                                 "kinds": ["pixels", "pca", "ae_dense", "cnn"]})
@@ -31,7 +30,7 @@ def test_features_quick_official_records_and_report(tmp_path):
     html = report.read_text()
     assert len(list((tmp_path / "figures").glob("confusion_*.png"))) == 4
     n_png = len(list((tmp_path / "figures").glob("*.png")))
-    assert len(re.findall(r'<img[^>]*src="data:image/png;base64,', html)) == n_png
+    assert len(embedded_pngs(html)) == n_png
 
 
 def test_features_test_kfold_protocol_covers_the_test_set(tmp_path):
@@ -69,6 +68,7 @@ def test_features_reuses_cached_results(tmp_path, monkeypatch):
     ({"kinds": ["ica"]}, "'ica' is not known"),
     ({"protocol": "test-5fold", "limit": 100}, "official protocol only"),
     ({"dims": [0]}, "dims"),
+    ({"ae_epochs": {"ae_cnn": 3}}, "ae_epochs"),
 ])
 def test_features_bad_options_are_config_errors(tmp_path, options, match):
     with pytest.raises(ConfigError, match=match):
@@ -82,3 +82,20 @@ def test_summarize_mean_and_sample_std_over_folds():
     assert s["accuracy"] == pytest.approx(0.9)
     assert s["std"] == pytest.approx(np.std([0.8, 0.9, 1.0], ddof=1))
     assert s["folds"] == 3
+
+
+def test_features_caches_each_autoencoder_code_size(tmp_path, monkeypatch):
+    options = {"dims": [4], "kinds": ["ae_dense"], "classifiers": ["knn"], "ae_epochs": 1}
+    run_study("features", out_dir=tmp_path, quick=True, options=options)
+    assert (tmp_path / "cache" / "ae_dense-d4-official.json").is_file()
+    computed = []
+    compute = features_module._compute
+    monkeypatch.setattr(features_module, "_compute",
+                        lambda kind, fold, p, *a: computed.append(p["dims"]) or compute(
+                            kind, fold, p, *a))
+    run_study("features", out_dir=tmp_path, quick=True, options=options | {"dims": [4, 5]})
+    assert computed == [[5]]                         # d = 4 came from the cache
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert sorted(r["dim"] for r in results["records"]) == [4, 5]
+    assert set(results["details"]["ae_dense"]["ae_test_mse"]) == {"4", "5"}
+    assert results["settings"]["ae_epochs"] == {"ae_dense": 1, "ae_conv": 1}

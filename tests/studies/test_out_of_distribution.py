@@ -1,5 +1,4 @@
 import json
-import re
 
 import pytest
 
@@ -8,7 +7,7 @@ from aelab.errors import ConfigError, DataError
 from aelab.studies import run_study
 
 
-def test_out_of_distribution_quick_scores_noise_as_foreign(tmp_path):
+def test_out_of_distribution_quick_scores_noise_as_foreign(tmp_path, embedded_pngs):
     assert main(["study", "out-of-distribution", "--quick", "--out", str(tmp_path),
                  "--option", "models=[\"dense\"]"]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
@@ -21,7 +20,7 @@ def test_out_of_distribution_quick_scores_noise_as_foreign(tmp_path):
     html = (tmp_path / "report.html").read_text()
     figures = list((tmp_path / "figures").glob("*.png"))
     assert len(figures) == 4     # histogram + three reconstruction grids
-    assert len(re.findall(r'<img[^>]*src="data:image/png;base64,', html)) == len(figures)
+    assert len(embedded_pngs(html)) == len(figures)
 
 
 def test_out_of_distribution_unknown_source_is_a_config_error(tmp_path):
