@@ -42,7 +42,7 @@ class NonLocalMeans(Baseline):
 
     def grid(self, noise_std: float) -> list[dict]:
         return [{"h": round(noise_std * f, 4), "sigma": round(noise_std, 4)}
-                for f in (0.4, 0.6, 0.8, 1.0, 1.3)]
+                for f in (0.2, 0.3, 0.4, 0.6, 0.8, 1.0, 1.3)]
 
     def denoise_one(self, img, *, h: float, sigma: float) -> np.ndarray:
         from skimage.restoration import denoise_nl_means
@@ -75,7 +75,7 @@ class Median(Baseline):
     name = "median"
 
     def grid(self, noise_std: float) -> list[dict]:
-        return [{"size": 3}, {"size": 5}]
+        return [{"size": 3}, {"size": 5}, {"size": 7}]
 
     def denoise(self, x: np.ndarray, *, size: int) -> np.ndarray:
         from scipy.ndimage import median_filter
@@ -99,7 +99,7 @@ class BM3D(Baseline):
     pad = 2
 
     def grid(self, noise_std: float) -> list[dict]:
-        return [{"sigma_psd": round(noise_std * f, 4)} for f in (0.7, 1.0, 1.4)]
+        return [{"sigma_psd": round(noise_std * f, 4)} for f in (0.5, 0.7, 1.0, 1.4)]
 
     def denoise(self, x: np.ndarray, *, sigma_psd: float) -> np.ndarray:
         import bm3d

@@ -40,19 +40,26 @@ from . import STUDIES
 LEVELLED = {"gaussian": "factor", "salt_pepper": "amount", "mask": "fraction"}
 SINGLE = ("stripes", "block")
 FULL = {"dataset": "mnist", "levels": [0.3, 0.5, 0.7, 0.9],
-        "corruptions": ["gaussian", "stripes", "block"], "epochs": 5, "limit": 20000,
-        "test_limit": 500, "val_images": 100, "batch_size": 64}
+        "corruptions": ["gaussian", "stripes", "block"], "epochs": 5, "limit": None,
+        "test_limit": 1000, "val_images": 200, "batch_size": 64}
 QUICK = {"dataset": "digits", "levels": [0.3, 0.7], "corruptions": ["gaussian", "block"],
          "epochs": 1, "limit": 300, "test_limit": 40, "val_images": 20, "batch_size": 32}
+SUBSET_SEED = 12345   # picks the fixed test and validation subsets (never the training seed)
 EXAMPLE_LEVELS = (0.5, 0.7, 0.9)
+LOSSY_NOTE = ("LOSSY DATA: these images were decoded from JPEG files, so the clean targets "
+              "carry compression artefacts. A demonstration, not a headline number.")
 
 
 def model_for(shape: tuple[int, int, int]) -> dict:
     """A conv denoiser without a dense bottleneck (its code is a spatial map, as in the
-    Keras denoising example): two stages for 28x28 and up, one narrower one for tiny images."""
+    Keras denoising example): two stages for 28x28 and up, one narrower one for tiny images.
+
+    Batch norm: on MNIST at noise factor 0.5 it gave +1.3 dB PSNR after one epoch on 20000
+    images (19.4 against 18.1 dB) for about 10% more time per epoch."""
     if min(shape[1:]) < 16:
         return {"name": "conv", "latent_dim": 16, "channels": [16, 16], "bottleneck": "none"}
-    return {"name": "conv", "latent_dim": 32, "channels": [32, 64], "bottleneck": "none"}
+    return {"name": "conv", "latent_dim": 32, "channels": [32, 64], "batch_norm": True,
+            "bottleneck": "none"}
 
 
 def corruption_specs(name: str, levels: list[float], size: int) -> list[tuple[float, dict]]:
@@ -75,16 +82,23 @@ def restoration(out_dir: Path, *, quick: bool = False, dataset: str | None = Non
                 levels: list | None = None, epochs: int | None = None,
                 limit: int | None = None, test_limit: int | None = None,
                 val_images: int | None = None, baselines: list | None = None,
-                data_options: dict | None = None, lossy: bool = False) -> Path:
+                data_options: dict | None = None, lossy: bool = False,
+                model: dict | None = None, batch_size: int | None = None,
+                label: str | None = None, resume: bool = False) -> Path:
     """Run the study into `out_dir`; return its ``report.html``.
 
     Options (full / quick defaults): `corruptions` ([gaussian, stripes, block] / [gaussian,
     block]); `levels` of the gaussian noise factor ([0.3, 0.5, 0.7, 0.9] / [0.3, 0.7]);
-    `epochs` (5 / 1); `limit` training images (20000 / 300; 60000 for the whole MNIST set);
-    `test_limit` test images every method is scored on (500 / 40); `val_images` validation
-    images the baselines are tuned on (100 / 20); `baselines` (all registered); `data_options`
-    (e.g. ``{path=..., size=32, mode="RGB"}`` for image_folder); `lossy` flags the data as
-    lossy (JPEG) in the report and the results.
+    `epochs` (5 / 1); `limit` training images (all / 300), of which 10% are held out as the
+    validation split; `test_limit` test images every method is scored on (1000 / 40: a
+    fixed, seeded subset; the autoencoders are also scored on the whole test set);
+    `val_images` validation images the baselines are tuned on (200 / 20); `baselines` (all
+    registered); `model` (the conv denoiser's settings, default `model_for` the image size);
+    `batch_size` (64 / 32); `data_options` (e.g. ``{path=..., size=32, mode="RGB"}`` for
+    image_folder); `lossy` flags the data as lossy (JPEG) in the report and the results;
+    `label` names the data in the records and the result file (default: the dataset);
+    `resume` reuses (or continues) run folders already trained with the same config, so a
+    long study can be stopped and restarted.
     """
     base = QUICK if quick else FULL
     p = {"dataset": dataset or base["dataset"], "corruptions": list(corruptions or
@@ -93,7 +107,8 @@ def restoration(out_dir: Path, *, quick: bool = False, dataset: str | None = Non
          "test_limit": test_limit or base["test_limit"],
          "val_images": val_images or base["val_images"],
          "baselines": list(baselines or BASELINES.names()), "data_options": data_options or {},
-         "lossy": bool(lossy)}
+         "lossy": bool(lossy), "model": model, "batch_size": batch_size or base["batch_size"],
+         "label": label or dataset or base["dataset"], "resume": bool(resume)}
     for b in p["baselines"]:
         BASELINES.get(b, key="study option baselines")
     out_dir = Path(out_dir)
@@ -102,83 +117,162 @@ def restoration(out_dir: Path, *, quick: bool = False, dataset: str | None = Non
                 "data": {"name": p["dataset"], "limit": p["limit"], "test_limit": p["test_limit"],
                          "options": p["data_options"]},
                 "loss": {"name": "bce"},
-                "train": {"epochs": p["epochs"], "batch_size": base["batch_size"], "lr": 2e-3,
-                          "seed": 0}}
-    splits = prepare_data(RunConfig.from_dict(base_cfg), progress=progress)
+                # The loop's validation loss is on clean inputs, not a denoising score, so
+                # it must not pick the epoch: every denoiser keeps its last weights.
+                "train": {"epochs": p["epochs"], "batch_size": p["batch_size"], "lr": 2e-3,
+                          "seed": 0, "restore_best": False}}
+    splits = prepare_data(RunConfig.from_dict(
+        {**base_cfg, "data": {**base_cfg["data"], "test_limit": None}}), progress=progress)
     shape = splits.data.image_shape
-    base_cfg["model"] = model_for(shape)
-    x_val = splits.x_val[:p["val_images"]]
-    x_test = splits.x_test
+    base_cfg["model"] = p["model"] = p["model"] or model_for(shape)
     specs = {c: corruption_specs(c, p["levels"], shape[1]) for c in p["corruptions"]}
+    runs = _train_all(out_dir, base_cfg, specs, p, progress, callbacks)
 
-    runs = {}
-    for c, pairs in specs.items():
-        for level, spec in pairs:
-            runs[(c, level)] = _train(base_cfg, [spec], out_dir / "runs" / f"{c}-{level:g}",
-                                      progress, callbacks)
-    if "gaussian" in specs and len(p["levels"]) > 1:
-        spec = {"name": "gaussian", "factor": min(p["levels"]), "max_factor": max(p["levels"])}
-        runs[("gaussian", "all")] = _train(base_cfg, [spec], out_dir / "runs" / "gaussian-all",
-                                           progress, callbacks)
-
-    records, trials, examples = [], [], {}
+    # Image folders list their files class by class, so take seeded subsets, not the first N.
+    x_val = splits.x_val[_subset(len(splits.x_val), p["val_images"])]
+    test_idx = _subset(len(splits.x_test), p["test_limit"])
+    x_test = splits.x_test[test_idx]
+    pick = _one_per_class(splits.y_test[test_idx], len(splits.data.class_names))
+    records, full, trials, examples = [], [], [], {}
     for c, pairs in specs.items():
         for i, (level, spec) in enumerate(pairs):
             corruption = build([spec])
             xv_in, _ = corrupt_array(corruption, x_val, seed=10_000 + 97 * i)
             xt_in, hidden = corrupt_array(corruption, x_test, seed=20_000 + 97 * i)
-            xv, xt = x_val / np.float32(255), x_test / np.float32(255)
-            outputs = {"noisy": xt_in}
-            for tag, key in (("autoencoder", (c, level)), ("autoencoder_all_levels", (c, "all"))):
-                if key in runs:
-                    outputs[tag] = restore_array(load_run(runs[key])[1], xt_in)
-            for b in p["baselines"]:
-                if b == "bm3d" and c in SINGLE:
-                    continue  # BM3D's gaussian noise model says nothing about erased pixels
-                baseline = BASELINES.get(b)()
-                tuned = tune(baseline, xv, xv_in)
-                outputs[b] = baseline.denoise(xt_in, **tuned.params)
-                outputs[f"{b}_corrected"] = tuned.correction.transform(
-                    baseline.denoise(xt_in, **tuned.params_corrected))
-                trials += [{"corruption": c, "level": level, "method": b, **t}
-                           for t in tuned.trials]
+            outputs, tried = _restore_all(runs, c, level, x_val, xv_in, xt_in, p["baselines"])
+            trials += tried
+            xt = x_test / np.float32(255)
             for method, x_hat in outputs.items():
-                rec = {"dataset": p["dataset"], "corruption": c, "level": level,
-                       "method": method, **scores(xt, x_hat)}
-                if hidden is not None:
-                    h = hidden_region(xt, x_hat, hidden)
-                    rec |= {"hidden_mse": h["mse"], "hidden_psnr_db": h["psnr_db"]}
-                records.append(rec)
-            examples[(c, level)] = (xt, xt_in, outputs)
+                records.append(_record(p, c, level, method, xt, x_hat, hidden))
+            if "autoencoder" in outputs:
+                examples[(c, level)] = (xt[pick], xt_in[pick], outputs["autoencoder"][pick])
+            full += _full_test_records(p, runs, c, level, corruption, splits.x_test, i)
             if progress is None:
                 print(f"  {c} {level}: " + ", ".join(
                     f"{r['method']} {r['psnr_db']:.2f}" for r in records[-len(outputs):]),
                     flush=True)
 
     seconds = time.perf_counter() - t0
-    _write_results(out_dir, p, records, trials, seconds, splits, quick)
-    return _write_report(out_dir, p, records, trials, examples, splits, seconds)
+    run_info = [{"corruption": c, "level": level, **_run_info(run)}
+                for (c, level), run in runs.items()]
+    _write_results(out_dir, p, records, full, trials, run_info, seconds, splits, quick)
+    return _write_report(out_dir, p, records, trials, examples, splits, seconds, run_info)
 
 
-def _train(base_cfg: dict, corruption: list[dict], run_dir: Path, progress, callbacks) -> Path:
+def _subset(n: int, k: int) -> np.ndarray:
+    """Sorted indices of a fixed, seeded subset of k of n items (all of them if k >= n)."""
+    if k >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(SUBSET_SEED).permutation(n)[:k])
+
+
+def _train_all(out_dir, base_cfg, specs, p, progress, callbacks) -> dict:
+    """One denoiser per corruption and level, and one across all gaussian levels."""
+    runs = {}
+    for c, pairs in specs.items():
+        for level, spec in pairs:
+            runs[(c, level)] = _train(base_cfg, [spec], out_dir / "runs" / f"{c}-{level:g}",
+                                      progress, callbacks, p["resume"])
+    if "gaussian" in specs and len(p["levels"]) > 1:
+        spec = {"name": "gaussian", "factor": min(p["levels"]), "max_factor": max(p["levels"])}
+        runs[("gaussian", "all")] = _train(base_cfg, [spec], out_dir / "runs" / "gaussian-all",
+                                           progress, callbacks, p["resume"])
+    return runs
+
+
+def _restore_all(runs, c, level, x_val, xv_in, xt_in, baselines) -> tuple[dict, list]:
+    """Every method's restoration of the corrupted test images, and the tuning trials."""
+    outputs, trials = {"noisy": xt_in}, []
+    for tag, key in (("autoencoder", (c, level)), ("autoencoder_all_levels", (c, "all"))):
+        if key in runs:
+            outputs[tag] = restore_array(load_run(runs[key])[1], xt_in)
+    xv = x_val / np.float32(255)
+    for b in baselines:
+        if b == "bm3d" and c in SINGLE:
+            continue  # BM3D's gaussian noise model says nothing about erased pixels
+        baseline = BASELINES.get(b)()
+        tuned = tune(baseline, xv, xv_in)
+        outputs[b] = baseline.denoise(xt_in, **tuned.params)
+        plain = outputs[b] if tuned.params_corrected == tuned.params else \
+            baseline.denoise(xt_in, **tuned.params_corrected)
+        outputs[f"{b}_corrected"] = tuned.correction.transform(plain)
+        trials += [{"corruption": c, "level": level, "method": b, **t} for t in tuned.trials]
+    return outputs, trials
+
+
+def _record(p, c, level, method, x, x_hat, hidden) -> dict:
+    rec = {"dataset": p["label"], "corruption": c, "level": level, "method": method,
+           **scores(x, x_hat), "n_test": len(x)}
+    if hidden is not None:
+        h = hidden_region(x, x_hat, hidden)
+        rec |= {"hidden_mse": h["mse"], "hidden_psnr_db": h["psnr_db"]}
+    return rec
+
+
+def _full_test_records(p, runs, c, level, corruption, x_test_all, i) -> list[dict]:
+    """The autoencoders scored on the whole test set (the baselines are too slow for it)."""
+    keys = [("autoencoder", (c, level)), ("autoencoder_all_levels", (c, "all"))]
+    keys = [(tag, key) for tag, key in keys if key in runs]
+    if not keys or len(x_test_all) <= p["test_limit"]:
+        return []
+    x_in, hidden = corrupt_array(corruption, x_test_all, seed=30_000 + 97 * i)
+    x = x_test_all / np.float32(255)
+    return [_record(p, c, level, tag, x, restore_array(load_run(runs[key])[1], x_in), hidden)
+            for tag, key in keys]
+
+
+def _train(base_cfg: dict, corruption: list[dict], run_dir: Path, progress, callbacks,
+           resume: bool = False) -> Path:
     cfg = RunConfig.from_dict({**base_cfg, "name": run_dir.name, "corruption": corruption})
+    if resume and _same_config(run_dir, cfg):
+        history = run_dir / "history.csv"
+        n_done = len(history.read_text().splitlines()) - 1 if history.is_file() else 0
+        if n_done >= cfg.train.epochs and (run_dir / "metrics.json").is_file():
+            return run_dir                                       # already trained
+        if n_done > 0 and (run_dir / "model.safetensors").is_file():
+            return train_run(cfg, run_dir, resume=True, progress=progress,
+                             callbacks=callbacks)                # continue where it stopped
     return train_run(cfg, run_dir, overwrite=True, progress=progress, callbacks=callbacks)
 
 
+def _same_config(run_dir: Path, cfg: RunConfig) -> bool:
+    path = run_dir / "config.json"
+    return path.is_file() and json.loads(path.read_text()) == json.loads(
+        json.dumps(cfg.to_dict()))
+
+
+def _run_info(run: Path) -> dict:
+    m = json.loads((run / "metrics.json").read_text())
+    return {"run": run.name, "epochs": m["epochs"], "n_train": m["n_train"],
+            "train_seconds": round(m["train_seconds"], 3), "parameters": m["parameters"]}
+
+
+def _toml(v) -> str:
+    """A value as `--option` reads it (TOML): inline tables for dicts, JSON for the rest."""
+    if isinstance(v, dict):
+        return "{" + ",".join(f"{k}={_toml(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, list | tuple):
+        return "[" + ",".join(_toml(x) for x in v) + "]"
+    return json.dumps(v)
+
+
 def _command(p: dict, quick: bool) -> str:
-    opts = [f"--option '{k}={json.dumps(p[k], separators=(',', ':'))}'" for k in
-            ("corruptions", "levels", "epochs", "limit", "test_limit", "val_images", "baselines")]
+    keys = ("corruptions", "levels", "epochs", "limit", "test_limit", "val_images", "baselines",
+            "model", "batch_size")
+    opts = [f"--option '{k}={_toml(p[k])}'" for k in keys if p[k] is not None]
     if p["data_options"]:
-        inline = ",".join(f"{k}={json.dumps(v)}" for k, v in p["data_options"].items())
-        opts.append(f"--option 'data_options={{{inline}}}'")
+        opts.append(f"--option 'data_options={_toml(p['data_options'])}'")
     if p["lossy"]:
         opts.append("--option lossy=true")
+    if p["label"] != p["dataset"]:
+        opts.append(f"--option label={p['label']}")
     return ("AELAB_DATA=../shared/datasets .venv/bin/aelab study restoration"
             f"{' --quick' if quick else ''} --dataset {p['dataset']} "
-            f"--out studies/restoration_{p['dataset']} " + " ".join(opts))
+            f"--out studies/restoration_{p['label']} " + " ".join(opts))
 
 
-def _write_results(out_dir, p, records, trials, seconds, splits, quick) -> Path:
+def _write_results(out_dir, p, records, full, trials, run_info, seconds, splits,
+                   quick) -> Path:
     import bm3d
     import skimage
     import sklearn
@@ -193,14 +287,21 @@ def _write_results(out_dir, p, records, trials, seconds, splits, quick) -> Path:
                      "numpy": np.__version__, "scikit-image": skimage.__version__,
                      "scikit-learn": sklearn.__version__,
                      "bm3d": getattr(bm3d, "__version__", "4.x")},
-        "settings": {**p, "n_train": len(splits.x_train), "n_val_baselines": min(
-            p["val_images"], len(splits.x_val)), "n_test": len(splits.x_test),
+        "settings": {**p, "n_train": len(splits.x_train), "n_val": len(splits.x_val),
+            "n_val_baselines": min(p["val_images"], len(splits.x_val)),
+            "n_test": min(p["test_limit"], len(splits.x_test)),
+            "n_test_all": len(splits.x_test),
+            "test_images": _test_note(p, splits),
             "psnr": "mean over test images of 10*log10(1/MSE_i), data range 1",
             "baseline_parameters": "chosen on the validation images, never the test images",
+            "lossy_note": LOSSY_NOTE if p["lossy"] else None,
             "seconds": round(seconds, 1)},
-        "records": records, "tuning": trials,
+        "runs": run_info,
+        "records": records,
+        "records_full_test": full,
+        "tuning": trials,
     }
-    path = out_dir / f"restoration_{p['dataset']}.json"
+    path = out_dir / f"restoration_{p['label']}.json"
     path.write_text(json.dumps(result, indent=1, default=float), encoding="utf-8")
     return path
 
@@ -229,7 +330,8 @@ def _curves(records, corruption):
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     fig.axes[0].legend(fontsize=7, ncol=2)
-    fig.suptitle(f"{corruption}: {label.split()[0]} and PSNR against the level", fontsize=10)
+    against = "the noise factor" if corruption == "gaussian" else "the level"
+    fig.suptitle(f"{corruption}: PSNR and SSIM against {against}", fontsize=10)
     return fig
 
 
@@ -238,32 +340,43 @@ def _one_per_class(y: np.ndarray, n_classes: int) -> np.ndarray:
     return np.array(idx[:10]) if idx else np.arange(min(10, len(y)))
 
 
-def _write_report(out_dir, p, records, trials, examples, splits, seconds) -> Path:
+def _test_note(p, splits) -> str:
+    n_all = len(splits.x_test)
+    if p["test_limit"] >= n_all:
+        return f"all {n_all} test images"
+    return (f"a fixed, seeded subset of {p['test_limit']} of the {n_all} test images (numpy "
+            f"default_rng({SUBSET_SEED}).permutation); records_full_test scores the "
+            "autoencoders on all of them")
+
+
+def _write_report(out_dir, p, records, trials, examples, splits, seconds, run_info) -> Path:
     fig_dir = out_dir / "figures"
-    pick = _one_per_class(splits.y_test, len(splits.data.class_names))
     blocks_fig = []
     for c in p["corruptions"]:
         if len({r["level"] for r in records if r["corruption"] == c}) > 1:
             blocks_fig.append(save_figure(_curves(records, c), fig_dir / f"{c}_curves.png"))
     for kind, wanted in (("noise", LEVELLED), ("inpainting", SINGLE)):
         rows, labels = [], []
-        for (c, level), (xt, xt_in, outs) in examples.items():
+        for (c, level), (clean, x_in, restored) in examples.items():
             shown = set(EXAMPLE_LEVELS) & set(p["levels"]) or {max(p["levels"])}
             if c not in wanted or (c in LEVELLED and level not in shown):
                 continue
             if not rows:
-                rows, labels = [xt[pick]], ["clean"]
-            rows += [xt_in[pick], outs["autoencoder"][pick]]
+                rows, labels = [clean], ["clean"]
+            rows += [x_in, restored]
             labels += [f"{c} {level:g}", "autoencoder"]
         if rows:
             blocks_fig.append(save_figure(restoration_figure(rows, labels),
                                           fig_dir / f"examples_{kind}.png"))
-    n_train, n_test = len(splits.x_train), len(splits.x_test)
+    n_train = len(splits.x_train)
+    train_s = sum(r["train_seconds"] for r in run_info)
     setup = [
-        f"Dataset {p['dataset']}: {n_train} training images ({p['epochs']} epochs, a subset of "
-        f"the training set when limit={p['limit']} is below its size), baselines tuned on "
-        f"{min(p['val_images'], len(splits.x_val))} validation images, every method scored on "
-        f"the same {n_test} corrupted test images. Total time {seconds / 60:.1f} min.",
+        f"Dataset {p['label']}: {n_train} training images and {len(splits.x_val)} held out "
+        f"as the validation split (limit={p['limit']}); {len(run_info)} denoisers of "
+        f"{p['epochs']} epochs each ({train_s / 60:.1f} min of training in all); baselines "
+        f"tuned on {min(p['val_images'], len(splits.x_val))} validation images; every method "
+        f"scored on the same corrupted test images: {_test_note(p, splits)}. Total time "
+        f"{seconds / 60:.1f} min.",
         "PSNR is the mean over test images of the per-image PSNR, 10 log10(1 / MSE_i), with "
         "data range 1 (images in [0, 1]); SSIM is the mean per-image SSIM (skimage, data "
         "range 1); MSE is per pixel.",
@@ -272,12 +385,12 @@ def _write_report(out_dir, p, records, trials, examples, splits, seconds) -> Pat
         "monotone per-intensity map (isotonic regression) fitted on validation pixels: clipped "
         "noise is far from zero-mean on dark pixels, so plain NLM/TV/BM3D keep a grey haze.",
         "autoencoder: a conv denoiser trained at that level; autoencoder_all_levels: one "
-        "trained with each image's noise factor drawn from [min, max] of the levels. BM3D runs "
-        "on mosaics of 10 x 10 images (its per-call cost), only for noise corruptions.",
+        "trained with each image's noise factor drawn from [min, max] of the levels; both "
+        f"keep their last epoch's weights. Model: {_toml(p['model'])}. BM3D runs on mosaics "
+        "of 10 x 10 images (its per-call cost), only for noise corruptions.",
     ]
     if p["lossy"]:
-        setup.append("LOSSY DATA: these images were decoded from JPEG files, so clean targets "
-                     "carry compression artefacts. A demonstration, not a headline number.")
+        setup.append(LOSSY_NOTE)
     sections = [("Setup", setup)]
     for c in p["corruptions"]:
         sections.append((f"{c}: PSNR (dB)", [_pivot(records, c, "psnr_db")]))
@@ -285,9 +398,10 @@ def _write_report(out_dir, p, records, trials, examples, splits, seconds) -> Pat
         if c in SINGLE:
             sections.append((f"{c}: PSNR inside the hidden region (dB)",
                              [_pivot(records, c, "hidden_psnr_db")]))
+    sections.append(("Denoisers trained (seconds of training each)", [run_info]))
     sections.append(("Figures", blocks_fig or ["No figures."]))
     sections.append(("Parameters tried on the validation images", [trials] if trials else
                      ["No baselines."]))
-    return write_html_page(out_dir / "report.html", f"Restoration study on {p['dataset']}",
+    return write_html_page(out_dir / "report.html", f"Restoration study on {p['label']}",
                            sections, subtitle="denoising and inpainting autoencoders against "
                            "classical denoisers")

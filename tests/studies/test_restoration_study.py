@@ -1,6 +1,8 @@
 import json
 import re
 
+import numpy as np
+
 from aelab.cli import main
 
 
@@ -21,3 +23,29 @@ def test_study_restoration_quick_writes_results_and_report(tmp_path, capsys):
     assert "mean over test images of the per-image PSNR" in html
     imgs = re.findall(r'<img[^>]*src="data:image/png;base64,([^"]+)"', html)
     assert len(imgs) >= 3 and all(len(i) > 1000 for i in imgs)   # every image is inlined
+    assert len(result["runs"]) == 4 and all(r["train_seconds"] > 0 for r in result["runs"])
+    assert {r["n_test"] for r in result["records"]} == {40}
+
+
+def test_study_restoration_subsets_are_fixed_sorted_and_spread():
+    from aelab.studies.restoration import _subset
+
+    a = _subset(1000, 100)
+    assert np.array_equal(a, _subset(1000, 100)) and np.all(np.diff(a) > 0)
+    assert a.max() > 500            # not the first 100: class-ordered folders stay balanced
+    assert np.array_equal(_subset(5, 10), np.arange(5))
+
+
+def test_study_restoration_resume_reuses_a_finished_run(tmp_path):
+    from aelab.studies.restoration import _train
+
+    base = {"name": "x", "data": {"name": "digits", "limit": 100, "test_limit": 20},
+            "model": {"name": "conv", "latent_dim": 4, "channels": [4], "bottleneck": "none"},
+            "loss": {"name": "bce"}, "train": {"epochs": 1, "batch_size": 32}}
+    spec = [{"name": "gaussian", "factor": 0.3}]
+    run = _train(base, spec, tmp_path / "run", None, ())
+    stamp = (run / "model.safetensors").stat().st_mtime_ns
+    assert _train(base, spec, tmp_path / "run", None, (), resume=True) == run
+    assert (run / "model.safetensors").stat().st_mtime_ns == stamp
+    _train(base, [{"name": "gaussian", "factor": 0.5}], tmp_path / "run", None, (), resume=True)
+    assert (run / "model.safetensors").stat().st_mtime_ns != stamp   # other config: retrained
