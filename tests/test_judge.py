@@ -9,7 +9,7 @@ from aelab.errors import DataError
 from aelab.judge import judge_accuracy, judge_run, load_judge
 from aelab.train.classify import accuracy
 
-TINY = {"epochs": 5, "batch_size": 32, "channels": (8,), "hidden": 16, "limit": 600}
+TINY = {"epochs": 25, "batch_size": 32, "channels": (8,), "hidden": 16, "limit": 600}
 
 
 @pytest.fixture(scope="module")
