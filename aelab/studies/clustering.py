@@ -23,6 +23,7 @@ from ..evaluate.clustering import cluster, cluster_scores, matched_confusion
 from ..report import figures
 from ..report.page import write_html_page
 from . import STUDIES
+from ._augment import affine_jitter
 from .priors import encode, study_arrays, train_model, write_result
 
 N2D_MODEL = {"name": "dense", "latent_dim": 10, "hidden": [500, 500, 2000],
@@ -53,15 +54,17 @@ def confusion_figure(confusion: np.ndarray, class_names, title: str) -> Figure:
 
 
 def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seeds,
-                train: dict, callbacks=()) -> tuple[list[dict], list]:
+                train: dict, augment: dict | None = None, callbacks=()
+                ) -> tuple[list[dict], list]:
     records, best = [], None
     model_cfg = N2D_MODEL if not quick else {**N2D_MODEL, "hidden": [32, 32, 64]}
+    jitter = affine_jitter(augment)
     for seed in seeds:
         arrays = study_arrays(dataset, limit=limit, seed=seed, quick=quick)
         t0 = time.perf_counter()
         model = train_model(out / "runs" / dataset / f"seed{seed}", model_cfg,
                             {"name": "mse"}, {**train, "seed": seed}, arrays,
-                            callbacks=callbacks)
+                            callbacks=callbacks, corrupt=jitter)
         z = encode(model, arrays["x_eval"])
         train_seconds = time.perf_counter() - t0
         y = arrays["y_eval"]
@@ -72,6 +75,7 @@ def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seed
             records.append({"dataset": dataset, "pipeline": pipeline, "seed": seed, **scores,
                             "train_seconds": round(train_seconds, 1),
                             "cluster_seconds": round(time.perf_counter() - t0, 1),
+                            "augment": repr(jitter) if jitter else None,
                             "protocol": arrays["protocol"]})
             if pipeline == "ae+umap+gmm" and (best is None or scores["accuracy"] > best[0]):
                 best = (scores["accuracy"], matched_confusion(y, labels), seed,
@@ -95,19 +99,24 @@ def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None
                progress=None, callbacks=(),
                datasets: tuple[str, ...] = ("mnist", "fashion_mnist", "kmnist"),
                seeds: tuple[int, ...] = (0, 1, 2), limit: int = 10000, epochs: int = 15,
-               batch_size: int = 256) -> Path:
+               batch_size: int = 256, augment: dict | str | None = None) -> Path:
     """Autoencoder + UMAP + Gaussian mixture on 10-D codes, over seeds; see the module
-    docstring. Writes ``clustering_<dataset>.json`` and ``index.html`` in `out_dir`."""
+    docstring. `augment` is an affine jitter of the training inputs ({rotate, scale,
+    shift}, see `_augment.py`; "none" or unset: none). Writes ``clustering_<dataset>.json``
+    and ``index.html`` in `out_dir`."""
     names = [dataset] if dataset else (["digits"] if quick else list(datasets))
     seeds = tuple(seeds)[:1] if quick else tuple(seeds)
+    augment = None if augment == "none" else augment
     train = {"epochs": 1 if quick else epochs, "batch_size": batch_size, "lr": 1e-3}
     sections = [("Set-up", [
         f"Autoencoder {json.dumps(N2D_MODEL)}, MSE, Adam lr 1e-3, batch {batch_size}, "
-        f"{train['epochs']} epochs (best validation epoch kept), seeds {list(seeds)}; "
-        f"pipelines {json.dumps(PIPELINES)}. UMAP: 20 neighbours, min_dist 0.", PUBLISHED])]
+        f"{train['epochs']} epochs (best validation epoch kept), seeds {list(seeds)}, input "
+        f"augmentation {json.dumps(augment)}; pipelines {json.dumps(PIPELINES)}. UMAP: 20 "
+        "neighbours, min_dist 0.", PUBLISHED])]
     for name in names:
         records, secs = run_dataset(out_dir, name, quick=quick, limit=400 if quick else limit,
-                                    seeds=seeds, train=train, callbacks=callbacks)
+                                    seeds=seeds, train=train, augment=augment,
+                                    callbacks=callbacks)
         write_result(out_dir / f"clustering_{name}.json", "clustering", records)
         sections += secs
     return write_html_page(out_dir / "index.html", "Unsupervised clustering of 10-D codes",

@@ -33,12 +33,13 @@ from ..data import load_dataset, train_val_split
 from ..errors import DataError
 from ..evaluate.clustering import cluster, cluster_scores
 from ..losses import build_objective
-from ..models import create_model, save_model
+from ..models import create_model, load_model, save_model
 from ..priors import create_prior, scatter_codes
 from ..report import figures
 from ..report.page import write_html_page
 from ..train import Batches, fit, resolve_device, seed_everything, write_json
 from . import STUDIES
+from ._augment import affine_jitter
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ PRIOR_LOSSES: dict[str, dict[str, Any]] = {
             "sigma": 1.0, "divergence_weight": 0.1},
     "swiss_roll": {"prior": "swiss_roll", "sigma": 1.0, "divergence_weight": 0.1},
 }
+# Affine jitter of the training inputs (see _augment.py); "none" turns it off.
+AUGMENT = {"rotate": 10.0, "scale": 0.1, "shift": 2.0}
+SETTINGS_NOTE = "(how the settings were chosen: see the module docstring)"
 SIGMAS, SWEEP_LAMBDA = (1.0, 10.0, 100.0, 1000.0), 10.0
 LAMBDAS = (0.01, 0.1, 1.0, 10.0)
 
@@ -108,7 +112,7 @@ def study_arrays(dataset: str, *, limit: int | None, seed: int, quick: bool) -> 
     if limit is not None and limit < len(x) and protocol is None:
         keep = np.sort(rng.permutation(len(x))[:limit])
         x, y = x[keep], y[keep]
-    tr, va = train_val_split(y, 0.1, seed=seed)
+    tr, va = train_val_split(y, 0.1, seed=seed, stratify=False)     # labels stay unused
     x_eval, y_eval = data.x_test, data.y_test
     if quick:
         x_eval, y_eval = x_eval[:300], y_eval[:300]
@@ -124,13 +128,27 @@ def study_arrays(dataset: str, *, limit: int | None, seed: int, quick: bool) -> 
 
 
 def train_model(run_dir: Path, model_cfg: dict, loss: dict, train: dict, arrays: dict,
-                *, callbacks=()) -> torch.nn.Module:
-    """Train one model on the study's arrays into `run_dir` (config, weights, history)."""
+                *, callbacks=(), corrupt=None) -> torch.nn.Module:
+    """Train one model on the study's arrays into `run_dir` (config, weights, history).
+
+    `corrupt` (e.g. an `AffineJitter`) acts on the input batch; the target stays clean. A
+    run folder whose ``done.json`` holds the same settings is reused, not retrained, so a
+    long study can be split over several invocations with the same output folder.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
+    settings = {"model": model_cfg, "loss": loss, "train": train,
+                "corrupt": repr(corrupt) if corrupt else None,
+                "n_train": len(arrays["x_train"]), "n_val": len(arrays["x_val"])}
+    done = run_dir / "done.json"
+    if done.is_file() and json.loads(done.read_text()) == json.loads(json.dumps(settings)):
+        log.info("reusing the finished run in %s", run_dir)
+        return load_model(run_dir / "model.safetensors").to(
+            resolve_device(TrainConfig.from_dict(train).device))
+    done.unlink(missing_ok=True)
     train_cfg = TrainConfig.from_dict(train)
     loss_cfg = LossConfig.from_dict(loss)
     device = resolve_device(train_cfg.device)
-    write_json(run_dir / "config.json", {"model": model_cfg, "loss": loss, "train": train})
+    write_json(run_dir / "config.json", settings)
     seed_everything(train_cfg.seed)
     model = create_model(model_cfg["name"], input_shape=arrays["image_shape"],
                          **{k: v for k, v in model_cfg.items() if k != "name"}).to(device)
@@ -139,8 +157,9 @@ def train_model(run_dir: Path, model_cfg: dict, loss: dict, train: dict, arrays:
                  shuffle=True, seed=train_cfg.seed)
     va = Batches(arrays["x_val"], batch_size=1000, device=device)
     fit(model, objective, tr, va, train_cfg, device=device, run_dir=run_dir,
-        callbacks=callbacks)
+        callbacks=callbacks, corrupt=corrupt)
     save_model(model, run_dir / "model.safetensors")
+    write_json(done, settings)
     return model.eval()
 
 
@@ -197,92 +216,130 @@ def _prior_of(loss: dict, dim: int = 3):
     return create_prior(loss["prior"], **{"dim": dim, **loss.get("prior_options", {})})
 
 
+def _summary(records: list[dict], dataset: str) -> list[dict]:
+    """Mean and spread over seeds of each prior's scores."""
+    rows = []
+    for prior in dict.fromkeys(r["prior"] for r in records):
+        mine = [r for r in records if r["prior"] == prior]
+        acc = [r["kmeans_accuracy"] for r in mine]
+        rows.append({"dataset": dataset, "prior": prior, "seeds": len(mine),
+                     "kmeans_accuracy_mean": float(np.mean(acc)),
+                     "kmeans_accuracy_std": float(np.std(acc)),
+                     "kmeans_accuracy_min": float(np.min(acc)),
+                     "nmi_mean": float(np.mean([r["nmi"] for r in mine])),
+                     "ari_mean": float(np.mean([r["ari"] for r in mine]))})
+    return rows
+
+
 def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, train: dict,
-                seed: int, callbacks=()) -> tuple[list[dict], list[tuple[str, list]]]:
-    """The prior comparison on one dataset: records and report sections."""
-    arrays = study_arrays(dataset, limit=limit, seed=seed, quick=quick)
+                seeds: tuple[int, ...], augment: dict | None, callbacks=()
+                ) -> tuple[list[dict], list[dict], list[tuple[str, list]]]:
+    """The prior comparison on one dataset, one training per prior and seed: records,
+    summary over seeds and report sections (figures from the first seed)."""
     model_cfg = ITL_MODEL if not quick else {**ITL_MODEL, "hidden": [32, 16]}
     vae_cfg = VAE_MODEL if not quick else {**VAE_MODEL, "hidden": [32, 16]}
-    records, panels, models = [], [], {}
+    jitter = affine_jitter(augment)
     runs = [(name, model_cfg, {"name": "bce", **loss}) for name, loss in PRIOR_LOSSES.items()]
     runs.append(("vae", vae_cfg, {"name": "bce"}))
-    for name, mcfg, loss in runs:
-        model = train_model(out / "runs" / dataset / name, mcfg, loss, train, arrays,
-                            callbacks=callbacks)
-        z = encode(model, arrays["x_eval"])
-        records.append({"dataset": dataset, "prior": name, "dim": z.shape[1],
-                        **score_codes(z, arrays["y_eval"], seed),
-                        "sigma": loss.get("sigma"), "lambda": loss.get("divergence_weight"),
-                        "divergence": "cs" if "prior" in loss else None,
-                        "protocol": arrays["protocol"]})
-        # The VAE's prior is N(0, I): drawn beside its codes (means) for comparison.
-        prior = _prior_of(loss if name != "vae" else {"prior": "gaussian"})
-        panels.append((name, z, arrays["y_eval"], prior))
-        models[name] = model
+    records, panels, models = [], [], {}
+    for seed in seeds:
+        arrays = study_arrays(dataset, limit=limit, seed=seed, quick=quick)
+        for name, mcfg, loss in runs:
+            model = train_model(out / "runs" / dataset / f"{name}-seed{seed}", mcfg, loss,
+                                {**train, "seed": seed}, arrays, callbacks=callbacks,
+                                corrupt=jitter)
+            z = encode(model, arrays["x_eval"])
+            records.append({"dataset": dataset, "prior": name, "seed": seed, "dim": z.shape[1],
+                            **score_codes(z, arrays["y_eval"], seed),
+                            "sigma": loss.get("sigma"), "lambda": loss.get("divergence_weight"),
+                            "divergence": "cs" if "prior" in loss else None,
+                            "augment": repr(jitter) if jitter else None,
+                            "protocol": arrays["protocol"]})
+            if seed == seeds[0]:
+                # The VAE's prior is N(0, I): drawn beside its codes (means) for comparison.
+                prior = _prior_of(loss if name != "vae" else {"prior": "gaussian"})
+                panels.append((name, z, arrays["y_eval"], prior))
+                models[name] = model
+    summary = _summary(records, dataset)
     fig_dir = out / "figures"
     codes_png = figures.save_figure(codes_figure(panels), fig_dir / f"codes-{dataset}.png")
     walk_png = figures.save_figure(walk_figure(models["swiss_roll"], _prior_of(
         PRIOR_LOSSES["swiss_roll"])), fig_dir / f"swiss-roll-walk-{dataset}.png")
-    sections = [(f"{dataset}: k-means on 3-D codes", [arrays["protocol"], records]),
-                (f"{dataset}: codes and priors", [codes_png]),
+    sections = [(f"{dataset}: k-means on 3-D codes, over seeds {list(seeds)}",
+                 [records[0]["protocol"], summary, records]),
+                (f"{dataset}: codes and priors (seed {seeds[0]})", [codes_png]),
                 (f"{dataset}: decoded along the swiss roll (row 1 along, row 2 across)",
                  [walk_png])]
-    return records, sections
+    return records, summary, sections
 
 
 def run_sweeps(out: Path, dataset: str, *, quick: bool, limit: int | None, train: dict,
-               seed: int, callbacks=()) -> tuple[list[dict], list[tuple[str, list]]]:
-    """Swiss-roll prior: sigma sweep at lambda 10 and lambda sweep at sigma 1."""
+               seed: int, augment: dict | None, callbacks=()
+               ) -> tuple[list[dict], list[tuple[str, list]]]:
+    """Swiss-roll prior: sigma sweep at lambda 10 and lambda sweep at sigma 1 (one seed)."""
     arrays = study_arrays(dataset, limit=limit, seed=seed, quick=quick)
     model_cfg = ITL_MODEL if not quick else {**ITL_MODEL, "hidden": [32, 16]}
+    jitter = affine_jitter(augment)
     sigmas, lambdas = (SIGMAS[:1], LAMBDAS[:1]) if quick else (SIGMAS, LAMBDAS)
     settings = [("sigma", s, SWEEP_LAMBDA) for s in sigmas] + [("lambda", 1.0, lam)
                                                                 for lam in lambdas]
     records, panels, prior = [], [], _prior_of(PRIOR_LOSSES["swiss_roll"])
     for sweep, sigma, lam in settings:
         loss = {"name": "bce", "prior": "swiss_roll", "sigma": sigma, "divergence_weight": lam}
-        model = train_model(out / "runs" / dataset / f"sweep-sigma{sigma:g}-lambda{lam:g}",
-                            model_cfg, loss, train, arrays, callbacks=callbacks)
+        model = train_model(out / "runs" / dataset / f"sweep-sigma{sigma:g}-lambda{lam:g}"
+                            f"-seed{seed}", model_cfg, loss, {**train, "seed": seed}, arrays,
+                            callbacks=callbacks, corrupt=jitter)
         z = encode(model, arrays["x_eval"])
         records.append({"dataset": dataset, "sweep": sweep, "prior": "swiss_roll", "dim": 3,
-                        "sigma": sigma, "lambda": lam, **score_codes(z, arrays["y_eval"], seed),
+                        "sigma": sigma, "lambda": lam, "seed": seed,
+                        **score_codes(z, arrays["y_eval"], seed),
+                        "augment": repr(jitter) if jitter else None,
                         "protocol": arrays["protocol"]})
         panels.append((f"sigma {sigma:g}, lambda {lam:g}", z, arrays["y_eval"], prior))
     png = figures.save_figure(codes_figure(panels), out / "figures" / f"sweeps-{dataset}.png")
     return records, [(f"{dataset}: swiss-roll sigma sweep (lambda {SWEEP_LAMBDA:g}) and lambda "
-                      "sweep (sigma 1)", [records, png])]
+                      f"sweep (sigma 1), seed {seed}", [records, png])]
 
 
 @STUDIES.register("priors")
 def priors(out_dir: Path, *, quick: bool = False, dataset: str | None = None, progress=None,
            callbacks=(), datasets: tuple[str, ...] = ("kmnist", "mnist", "fashion_mnist"),
-           limit: int = 10000, epochs: int = 20, batch_size: int = 250, patience: int = 5,
-           sweeps: bool = True, seed: int = 0) -> Path:
+           limit: int = 10000, epochs: int = 300, batch_size: int = 250, patience: int = 30,
+           seeds: tuple[int, ...] = (1, 2, 3), augment: dict | str | None = AUGMENT,
+           sweeps: bool = True, sweeps_only: bool = False) -> Path:
     """Compare priors on the 3-D code of the ITL autoencoder; see the module docstring.
 
-    Writes ``priors_<dataset>.json`` (and ``priors_sweeps_<dataset>.json``) result files and
+    `augment` is the affine jitter of the training inputs ({rotate, scale, shift}; "none"
+    turns it off). `sweeps_only` runs just the sigma and lambda sweeps (first seed). Writes
+    ``priors_<dataset>.json`` (and ``priors_sweeps_<dataset>.json``) result files and
     ``index.html`` in `out_dir`; returns the report's path.
     """
     names = [dataset] if dataset else (["digits"] if quick else list(datasets))
-    limit = 400 if quick else limit
+    limit, seeds = (400, tuple(seeds)[:1]) if quick else (limit, tuple(seeds))
+    augment = None if augment == "none" else augment
     train = {"epochs": 1 if quick else epochs, "batch_size": 64 if quick else batch_size,
-             "lr": 1e-3, "patience": patience, "seed": seed}
+             "lr": 1e-3, "patience": patience}
     sections: list[tuple[str, list]] = [("Set-up", [
         f"Model {json.dumps(ITL_MODEL)} (the source's 784-800-400-3), BCE reconstruction, "
         f"Adam lr 1e-3, batch {train['batch_size']}, at most {train['epochs']} epochs with "
-        f"early stopping (patience {patience}) on a 10 % validation split, seed {seed}. "
-        f"Prior settings: {json.dumps(PRIOR_LOSSES)}. VAE: {json.dumps(VAE_MODEL)}. "
-        "k-means: 10 clusters, 10 initialisations; accuracy after Hungarian matching.",
+        f"early stopping (patience {patience}) on a 10 % validation split (best epoch kept), "
+        f"seeds {list(seeds)}. Input augmentation (target stays clean): "
+        f"{json.dumps(augment)}. Prior settings: {json.dumps(PRIOR_LOSSES)}. VAE: "
+        f"{json.dumps(VAE_MODEL)}. k-means: 10 clusters, 10 initialisations, on the raw "
+        "codes; accuracy after Hungarian matching.", SETTINGS_NOTE,
         "Published (KMNIST, 3-D codes, k-means, source course project): no prior 40 %, "
         "N(0, 1) 45.19 %, mixture 44.24 %, swiss roll 42 %."])]
     for i, name in enumerate(names):
-        records, secs = run_dataset(out_dir, name, quick=quick, limit=limit, train=train,
-                                    seed=seed, callbacks=callbacks)
-        write_result(out_dir / f"priors_{name}.json", "priors", records)
-        sections += secs
-        if sweeps and i == 0:
+        if not sweeps_only:
+            records, summary, secs = run_dataset(out_dir, name, quick=quick, limit=limit,
+                                                 train=train, seeds=seeds, augment=augment,
+                                                 callbacks=callbacks)
+            write_result(out_dir / f"priors_{name}.json", "priors", records, summary=summary)
+            sections += secs
+        if (sweeps and i == 0) or sweeps_only:
             sweep_records, secs = run_sweeps(out_dir, name, quick=quick, limit=limit,
-                                             train=train, seed=seed, callbacks=callbacks)
+                                             train=train, seed=seeds[0], augment=augment,
+                                             callbacks=callbacks)
             write_result(out_dir / f"priors_sweeps_{name}.json", "priors", sweep_records)
             sections += secs
     return write_html_page(out_dir / "index.html", "Priors on a 3-D code and k-means clustering",

@@ -35,3 +35,29 @@ def test_study_clustering_quick_scores_both_pipelines(tmp_path):
     for r in records:
         assert {"seed", "accuracy", "nmi", "ari", "protocol"} <= set(r)
     assert (tmp_path / "figures" / "confusion-digits.png").is_file()
+
+
+def _tiny_arrays():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    return {"x_train": rng.integers(0, 256, (40, 1, 8, 8), dtype=np.uint8),
+            "x_val": rng.integers(0, 256, (10, 1, 8, 8), dtype=np.uint8),
+            "image_shape": (1, 8, 8)}
+
+
+def test_train_model_reuses_a_finished_run_with_the_same_settings(tmp_path, monkeypatch):
+    import torch
+
+    import aelab.studies.priors as study
+
+    model_cfg = {"name": "dense", "latent_dim": 3, "hidden": [8]}
+    train = {"epochs": 1, "batch_size": 16, "seed": 0}
+    first = study.train_model(tmp_path, model_cfg, {"name": "bce"}, train, _tiny_arrays())
+    monkeypatch.setattr(study, "fit", lambda *a, **k: pytest.fail("retrained a finished run"))
+    again = study.train_model(tmp_path, model_cfg, {"name": "bce"}, train, _tiny_arrays())
+    x = torch.rand(4, 1, 8, 8)
+    assert torch.equal(first.encode(x), again.encode(x))
+    with pytest.raises(pytest.fail.Exception, match="retrained"):   # other settings: train
+        study.train_model(tmp_path, model_cfg, {"name": "bce"}, {**train, "seed": 1},
+                          _tiny_arrays())
