@@ -84,8 +84,8 @@ def manifold_figure(model, n: int = 15) -> Figure:
 @STUDIES.register("vae")
 def vae(out_dir: Path, *, quick: bool = False, dataset: str | None = None, progress=None,
         callbacks=(), latent_dims: tuple[int, ...] = (2, 8, 16, 32), limit: int = 60000,
-        test_limit: int | None = None, epochs: int = 50, batch_size: int = 128,
-        patience: int = 5, k: int = 500, seed: int = 0) -> Path:
+        test_limit: int | None = None, epochs: int = 30, batch_size: int = 128,
+        patience: int = 5, k: int = 200, seed: int = 0) -> Path:
     """Dense VAEs on binarized MNIST per latent size; see the module docstring.
 
     Writes ``vae_<dataset>.json`` (records: latent_dim, test ELBO, L_k) and ``index.html``
