@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import aelab.studies.vae  # noqa: F401  (registers the study where studies/__init__ does not)
 from aelab.cli import main
 
 
