@@ -72,3 +72,25 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def reject_unknown_options(given, allowed: list[str], *, key: str, owner: str) -> None:
+    """Raise ConfigError for the first name in `given` that is not in `allowed`.
+
+    The message names the config key (``{key}.{option}``), the object it belongs to
+    (`owner`, e.g. ``model 'dense'``), the closest allowed name and all allowed names.
+
+    Examples
+    --------
+    >>> try:
+    ...     reject_unknown_options({"hiden": 1}, ["hidden"], key="model", owner="model 'dense'")
+    ... except ConfigError as e:
+    ...     print(e)
+    model.hiden: unknown option for model 'dense'. Did you mean 'hidden'? Allowed: hidden.
+    """
+    for option in given:
+        if option not in allowed:
+            close = difflib.get_close_matches(option, allowed, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{key}.{option}: unknown option for {owner}.{hint} "
+                              f"Allowed: {', '.join(allowed) or 'none'}.")

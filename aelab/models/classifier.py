@@ -13,22 +13,19 @@ space).
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 from torch import Tensor, nn
 
-from ..errors import ConfigError, DataError
-from ..registry import Registry
+from ..errors import ConfigError
+from ..registry import Registry, reject_unknown_options
+from .io import fill_weights, read_weights, write_weights
 
 CLASSIFIERS: Registry = Registry("classifier")
 METADATA_KEY = "aelab_classifier"
@@ -141,12 +138,7 @@ def create_classifier(name: str, input_shape: Sequence[int], n_classes: int = 10
     cls = CLASSIFIERS.get(name, key="classifier")
     allowed = [p for p in inspect.signature(cls).parameters if p not in ("input_shape",
                                                                             "n_classes")]
-    for key in kwargs:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"classifier.{key}: unknown option for {name!r}.{hint} "
-                              f"Allowed: {', '.join(allowed)}.")
+    reject_unknown_options(kwargs, allowed, key="classifier", owner=f"classifier {name!r}")
     if int(n_classes) < 2:
         raise ConfigError(f"n_classes must be at least 2; got {n_classes}.")
     input_shape = [int(s) for s in input_shape]
@@ -159,40 +151,14 @@ def create_classifier(name: str, input_shape: Sequence[int], n_classes: int = 10
 
 def save_classifier(model: nn.Module, path: str | os.PathLike) -> Path:
     """Write weights and spec to `path` (``.safetensors``) atomically."""
-    path = Path(path)
-    metadata = {METADATA_KEY: json.dumps(model.spec)}
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_weights(model, model.spec, path, METADATA_KEY)
 
 
 def load_classifier(path: str | os.PathLike) -> nn.Module:
     """Rebuild a classifier written by `save_classifier`, on the CPU, in eval mode."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no classifier file at {str(path)!r}")
-    try:
-        with safe_open(path, framework="pt") as f:
-            raw = (f.metadata() or {}).get(METADATA_KEY)
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError) as e:
-        raise DataError(f"{str(path)!r} is not a readable safetensors file ({e}).") from e
-    if raw is None:
-        raise DataError(f"{str(path)!r} has no {METADATA_KEY!r} metadata: it was not written "
-                        "by aelab.models.classifier.save_classifier.")
+    raw, tensors = read_weights(path, METADATA_KEY, what="classifier",
+                                writer="aelab.models.classifier.save_classifier")
     spec = json.loads(raw)
     model = create_classifier(spec["name"], spec["input_shape"], spec["n_classes"],
                               **spec["kwargs"])
-    try:
-        model.load_state_dict(tensors)
-    except RuntimeError as e:
-        raise DataError(f"the weights in {str(path)!r} do not fit the classifier its spec "
-                        f"describes: {e}") from e
-    return model.eval()
+    return fill_weights(model, tensors, path, "the classifier")

@@ -20,22 +20,19 @@ most. Clamp to [0, 1] for display.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch.nn.functional as F
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from ..errors import ConfigError, DataError
-from ..registry import Registry
+from ..registry import Registry, reject_unknown_options
+from .io import fill_weights, read_weights, write_weights
 
 UPSCALERS: Registry = Registry("upscaler")
 METADATA_KEY = "aelab_upscaler"
@@ -135,12 +132,7 @@ def create_upscaler(name: str = "espcn", **kwargs: Any) -> nn.Module:
     """
     cls = UPSCALERS.get(name, key="upscaler")
     allowed = list(inspect.signature(cls).parameters)
-    for key in kwargs:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"model.{key}: unknown option for upscaler {name!r}.{hint} "
-                              f"Allowed: {', '.join(allowed)}.")
+    reject_unknown_options(kwargs, allowed, key="model", owner=f"upscaler {name!r}")
     model = cls(**kwargs)
     model.spec = {"name": name, "kwargs": {k: list(v) if isinstance(v, tuple) else v
                                            for k, v in kwargs.items()}}
@@ -149,39 +141,13 @@ def create_upscaler(name: str = "espcn", **kwargs: Any) -> nn.Module:
 
 def save_upscaler(model: nn.Module, path: str | os.PathLike) -> Path:
     """Write weights and spec to `path` (``.safetensors``) atomically."""
-    path = Path(path)
-    metadata = {METADATA_KEY: json.dumps(model.spec)}
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_weights(model, model.spec, path, METADATA_KEY)
 
 
 def load_upscaler(path: str | os.PathLike) -> nn.Module:
     """Rebuild an upscaler written by `save_upscaler`, on the CPU, in eval mode."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no upscaler file at {str(path)!r}")
-    try:
-        with safe_open(path, framework="pt") as f:
-            raw = (f.metadata() or {}).get(METADATA_KEY)
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError) as e:
-        raise DataError(f"{str(path)!r} is not a readable safetensors file ({e}).") from e
-    if raw is None:
-        raise DataError(f"{str(path)!r} has no {METADATA_KEY!r} metadata: it was not written "
-                        "by aelab.models.espcn.save_upscaler (is it an autoencoder run?).")
+    raw, tensors = read_weights(path, METADATA_KEY, what="upscaler",
+                                writer="aelab.models.espcn.save_upscaler")
     spec = json.loads(raw)
     model = create_upscaler(spec["name"], **spec["kwargs"])
-    try:
-        model.load_state_dict(tensors)
-    except RuntimeError as e:
-        raise DataError(f"the weights in {str(path)!r} do not fit the upscaler its spec "
-                        f"describes: {e}") from e
-    return model.eval()
+    return fill_weights(model, tensors, path, "the upscaler")

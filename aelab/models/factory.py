@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import inspect
 import json
 from typing import Any
 
 from ..errors import AelabError, ConfigError
+from ..registry import reject_unknown_options
 from .base import MODELS, Autoencoder, check_input_shape
 
 
@@ -49,12 +49,7 @@ def create_model(name: str, input_shape: tuple[int, int, int], **kwargs: Any) ->
     input_shape = check_input_shape(input_shape)
     signature = inspect.signature(cls)
     allowed = [p for p in signature.parameters if p != "input_shape"]
-    for key in kwargs:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"model.{key}: unknown option for model {name!r}.{hint} "
-                              f"Allowed: {', '.join(allowed)}.")
+    reject_unknown_options(kwargs, allowed, key="model", owner=f"model {name!r}")
     bound = signature.bind(input_shape, **kwargs)
     bound.apply_defaults()
     resolved = {k: v for k, v in bound.arguments.items() if k != "input_shape"}

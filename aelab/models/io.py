@@ -1,7 +1,9 @@
 """Save and load models as safetensors files: weights plus the spec to rebuild the model.
 
 The spec (`model_spec`) is stored as JSON in the file's metadata under ``"aelab_model"``, so
-a file is self-describing and loading it never unpickles anything.
+a file is self-describing and loading it never unpickles anything. `write_weights`,
+`read_weights` and `fill_weights` do the same for the classifiers and upscalers, under their
+own metadata keys.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
@@ -48,19 +51,7 @@ def save_model(model: Autoencoder, path: str | os.PathLike) -> Path:
     >>> load_model(p).latent_dim
     32
     """
-    path = Path(path)
-    metadata = {METADATA_KEY: json.dumps(model_spec(model))}
-    # safetensors wants contiguous CPU tensors that share no memory.
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_weights(model, model_spec(model), path, METADATA_KEY)
 
 
 def load_model(path: str | os.PathLike) -> Autoencoder:
@@ -84,19 +75,8 @@ def load_model(path: str | os.PathLike) -> Autoencoder:
         If the file is not a safetensors file written by `save_model`, or its weights do
         not fit the model its spec describes.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no model file at {str(path)!r}")
-    try:
-        with safe_open(path, framework="pt") as f:
-            raw = (f.metadata() or {}).get(METADATA_KEY)
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError) as e:
-        raise DataError(f"{str(path)!r} is not a readable safetensors file ({e}). It may be "
-                        "truncated or of another format; save it again with save_model.") from e
-    if raw is None:
-        raise DataError(f"{str(path)!r} has no {METADATA_KEY!r} metadata, so the model to "
-                        "build is unknown. Was it written by aelab.models.save_model?")
+    raw, tensors = read_weights(path, METADATA_KEY, what="model",
+                                writer="aelab.models.save_model")
     try:
         spec = json.loads(raw)
         model = create_model(spec["name"], spec["input_shape"], **spec["kwargs"])
@@ -105,9 +85,58 @@ def load_model(path: str | os.PathLike) -> Autoencoder:
         # this version lacks.
         kind = "invalid" if not isinstance(e, ConfigError) else "not buildable"
         raise DataError(f"the model spec in {str(path)!r} is {kind}: {e}") from e
+    return fill_weights(model, tensors, path, f"the {spec['name']!r} model")
+
+
+def write_weights(module: torch.nn.Module, spec: dict, path: str | os.PathLike,
+                  key: str) -> Path:
+    """Write `module`'s weights to `path` (safetensors) with `spec` as JSON under `key` in
+    the metadata, atomically: under a temporary name in the same folder, then renamed, so
+    an interrupted save never leaves a half-written file at `path`."""
+    path = Path(path)
+    # safetensors wants contiguous CPU tensors that share no memory.
+    tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={key: json.dumps(spec)})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_weights(path: str | os.PathLike, key: str, *, what: str, writer: str
+                 ) -> tuple[str, dict[str, torch.Tensor]]:
+    """The raw JSON spec under `key` and the tensors of a file written by `write_weights`.
+
+    `what` ("model", "classifier", ...) and `writer` (the function that writes such files)
+    go into the errors: FileNotFoundError for a missing file, DataError for an unreadable
+    one or one without the metadata.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what} file at {str(path)!r}")
+    try:
+        with safe_open(path, framework="pt") as f:
+            raw = (f.metadata() or {}).get(key)
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError) as e:
+        raise DataError(f"{str(path)!r} is not a readable safetensors file ({e}). It may be "
+                        f"truncated or of another format; save it again with {writer}.") from e
+    if raw is None:
+        raise DataError(f"{str(path)!r} has no {key!r} metadata, so the {what} to build is "
+                        f"unknown. Was it written by {writer}?")
+    return raw, tensors
+
+
+def fill_weights(model: torch.nn.Module, tensors: dict, path: str | os.PathLike,
+                 what: str) -> torch.nn.Module:
+    """Load `tensors` into `model` (DataError naming `path` if they do not fit); eval mode."""
     try:
         model.load_state_dict(tensors)
     except RuntimeError as e:
-        raise DataError(f"the weights in {str(path)!r} do not fit the {spec['name']!r} model "
-                        f"its spec describes: {e}") from e
+        raise DataError(f"the weights in {str(path)!r} do not fit {what} its spec "
+                        f"describes: {e}") from e
     return model.eval()
