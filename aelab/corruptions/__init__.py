@@ -29,8 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError
-from ..registry import Registry
+from ..registry import Registry, reject_unknown_options
 from .base import Corruption
 
 CORRUPTIONS: Registry[type[Corruption]] = Registry("corruption")
@@ -58,13 +57,7 @@ def check_params(name: str, params: Mapping[str, Any], key: str = "corruption") 
     """Raise ConfigError unless `params` are keyword arguments of corruption `name`."""
     cls = CORRUPTIONS.get(name, key=f"{key}.name")
     allowed = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    for k in params:
-        if k not in allowed:
-            import difflib
-            close = difflib.get_close_matches(k, allowed, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"unknown option '{key}.{k}' for corruption {name!r}.{hint} "
-                              f"Its options: {', '.join(allowed) or 'none'}.")
+    reject_unknown_options(params, allowed, key=key, owner=f"corruption {name!r}")
 
 
 def create(name: str, **params: Any) -> Corruption:
