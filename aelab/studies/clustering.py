@@ -6,13 +6,20 @@ neighbours, min_dist 0) embeds the codes; a full-covariance Gaussian mixture wit
 per class clusters the embedding. k-means on the raw codes is reported beside it as the
 classic "autoencoder + k-means" baseline. Scores: accuracy after Hungarian matching, NMI, ARI.
 
-Protocol: as in the `priors` study (`protocol` in every record): train on `limit` training
-images, cluster the official test images; test-only where the training images are missing.
+Protocol: as in the `priors` study (`protocol` in every record): train on the training
+images (all of them unless `limit` says otherwise), cluster the official test images; test-only
+where the training images are missing.
+
+Training budget: `epochs` (30) over the training split, and at least `min_steps` optimizer
+steps, so a small (test-only) training set gets more epochs rather than fewer updates. On
+MNIST, 15 epochs over 10000 images (540 steps) gave 71-74 % accuracy with UMAP + GMM; 30
+epochs over the 54000 training images (6330 steps) gave 95.8 % for seed 0.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -53,17 +60,27 @@ def confusion_figure(confusion: np.ndarray, class_names, title: str) -> Figure:
     return fig
 
 
+def epochs_for(n_train: int, batch_size: int, epochs: int, min_steps: int) -> int:
+    """`epochs`, or more where that many epochs over `n_train` images would take fewer than
+    `min_steps` optimizer steps."""
+    per_epoch = math.ceil(n_train / batch_size)
+    return max(epochs, math.ceil(min_steps / per_epoch))
+
+
 def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seeds,
-                train: dict, augment: dict | None = None, callbacks=()
+                train: dict, min_steps: int = 0, augment: dict | None = None, callbacks=()
                 ) -> tuple[list[dict], list]:
     records, best = [], None
     model_cfg = N2D_MODEL if not quick else {**N2D_MODEL, "hidden": [32, 32, 64]}
     jitter = affine_jitter(augment)
     for seed in seeds:
         arrays = study_arrays(dataset, limit=limit, seed=seed, quick=quick)
+        run_train = {**train, "seed": seed,
+                     "epochs": epochs_for(len(arrays["x_train"]), train["batch_size"],
+                                          train["epochs"], min_steps)}
         t0 = time.perf_counter()
         model = train_model(out / "runs" / dataset / f"seed{seed}", model_cfg,
-                            {"name": "mse"}, {**train, "seed": seed}, arrays,
+                            {"name": "mse"}, run_train, arrays,
                             callbacks=callbacks, corrupt=jitter)
         z = encode(model, arrays["x_eval"])
         train_seconds = time.perf_counter() - t0
@@ -73,6 +90,7 @@ def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seed
             labels = cluster(z, len(np.unique(y)), seed=seed, **options)
             scores = cluster_scores(y, labels)
             records.append({"dataset": dataset, "pipeline": pipeline, "seed": seed, **scores,
+                            "epochs": run_train["epochs"], "n_train": len(arrays["x_train"]),
                             "train_seconds": round(train_seconds, 1),
                             "cluster_seconds": round(time.perf_counter() - t0, 1),
                             "augment": repr(jitter) if jitter else None,
@@ -98,8 +116,9 @@ def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seed
 def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None,
                progress=None, callbacks=(),
                datasets: tuple[str, ...] = ("mnist", "fashion_mnist", "kmnist"),
-               seeds: tuple[int, ...] = (0, 1, 2), limit: int = 10000, epochs: int = 15,
-               batch_size: int = 256, augment: dict | str | None = None) -> Path:
+               seeds: tuple[int, ...] = (0, 1, 2), limit: int | None = None,
+               epochs: int = 30, min_steps: int = 6000, batch_size: int = 256,
+               augment: dict | str | None = None) -> Path:
     """Autoencoder + UMAP + Gaussian mixture on 10-D codes, over seeds; see the module
     docstring. `augment` is an affine jitter of the training inputs ({rotate, scale,
     shift}, see `_augment.py`; "none" or unset: none). Writes ``clustering_<dataset>.json``
@@ -110,12 +129,15 @@ def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None
     train = {"epochs": 1 if quick else epochs, "batch_size": batch_size, "lr": 1e-3}
     sections = [("Set-up", [
         f"Autoencoder {json.dumps(N2D_MODEL)}, MSE, Adam lr 1e-3, batch {batch_size}, "
-        f"{train['epochs']} epochs (best validation epoch kept), seeds {list(seeds)}, input "
+        f"{train['epochs']} epochs and at least {min_steps if not quick else 0} steps (best "
+        "validation epoch kept), all training images"
+        f"{'' if limit is None else f' up to {limit}'}, seeds {list(seeds)}, input "
         f"augmentation {json.dumps(augment)}; pipelines {json.dumps(PIPELINES)}. UMAP: 20 "
         "neighbours, min_dist 0.", PUBLISHED])]
     for name in names:
         records, secs = run_dataset(out_dir, name, quick=quick, limit=400 if quick else limit,
                                     seeds=seeds, train=train, augment=augment,
+                                    min_steps=0 if quick else min_steps,
                                     callbacks=callbacks)
         write_result(out_dir / f"clustering_{name}.json", "clustering", records)
         sections += secs

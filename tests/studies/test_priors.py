@@ -61,3 +61,12 @@ def test_train_model_reuses_a_finished_run_with_the_same_settings(tmp_path, monk
     with pytest.raises(pytest.fail.Exception, match="retrained"):   # other settings: train
         study.train_model(tmp_path, model_cfg, {"name": "bce"}, {**train, "seed": 1},
                           _tiny_arrays())
+
+
+def test_small_training_sets_get_more_epochs_not_fewer_steps():
+    from aelab.studies.clustering import epochs_for
+
+    assert epochs_for(54000, 256, 30, 6000) == 30          # 211 steps an epoch: 6330 steps
+    assert epochs_for(9000, 256, 30, 6000) == 167          # 36 steps an epoch
+    assert epochs_for(9000, 256, 30, 0) == 30
+    assert 167 * 36 >= 6000 > 166 * 36
