@@ -4,8 +4,9 @@
 Train first, one job per scale under the CPU lock (a job that hits --max-minutes is
 continued by the same command with --resume; train_seconds sums the jobs):
 
-    AELAB_DATA=../shared/datasets flock /tmp/aelab-cpu.lock .venv/bin/aelab sr-train \\
-        --scale 3 --out runs/sr/espcn_x3 --test-sets --max-minutes 38 --set steps=... [...]
+    AELAB_DATA=../shared/datasets .venv/bin/aelab sr-train --scale 3 --out runs/sr/espcn_x3 \\
+        --set steps=50000 --set batch_size=64 --set channels_last=true --set eval_every=2500 \\
+        [--max-minutes M]          # x2 and x4 here: steps=25000
 
 then score (seconds):
 

@@ -33,7 +33,7 @@ def cmd_sr_train(args) -> int:
               f"{metrics['train_seconds']:.0f} s of training; continue with the same command "
               f"and --resume. run folder: {run}")
         return 0
-    for name in args.test_sets:
+    for name in [] if args.test_sets == ["none"] else args.test_sets:
         _, means = score_set(load_set(name), cfg.scale, model)
         metrics[name] = means
         print(f"{name} x{cfg.scale}: " + ", ".join(
@@ -75,7 +75,9 @@ def register(add) -> None:
                     help="T91 (default) or a folder of your own photos (HR training images)")
     sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a training option, e.g. steps=5000 or degradation=blur")
-    sp.add_argument("--test-sets", nargs="*", default=["Set5", "Set14"])
+    sp.add_argument("--test-sets", nargs="+", default=["Set5", "Set14"], metavar="SET",
+                    help="test sets to score once training ends (default: Set5 Set14; "
+                         "'none' to skip)")
     sp.add_argument("--out", required=True, help="run folder to write")
     sp.add_argument("--max-minutes", type=float, default=None,
                     help="stop this job after about this many minutes of training (the run "

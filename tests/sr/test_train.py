@@ -122,3 +122,20 @@ def test_learning_rate_warms_up_then_decays_to_final():
     factors = [learning_rate_factor(cfg, s) for s in range(1, 101)]
     assert factors[0] < 0.2 and factors[9] == pytest.approx(1.0)
     assert factors[-1] == pytest.approx(0.01) and all(np.diff(factors[10:]) <= 1e-12)
+
+
+def test_cli_sr_train_on_a_photo_folder_can_skip_the_test_sets(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (90, 90, 3), dtype=np.uint8)).save(
+            photos / f"p{i}.png")
+    out = tmp_path / "run"
+    code = main(["sr-train", "--scale", "2", "--data", str(photos), "--out", str(out),
+                 "--set", "steps=3", "--set", "eval_every=3", "--set", "val_images=1",
+                 "--set", "batch_size=2", "--test-sets", "none"])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["steps_done"] == 3 and "Set5" not in metrics
+    assert "Set5" not in capsys.readouterr().out
