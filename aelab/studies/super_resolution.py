@@ -83,7 +83,8 @@ def upscale_espcn(model, x_lr: torch.Tensor, size) -> torch.Tensor:
     return out.clamp(0, 1)
 
 
-def train_conv_upscaler(x_uint8: np.ndarray, scale: int, *, epochs: int, seed: int = 0):
+def train_conv_upscaler(x_uint8: np.ndarray, scale: int, *, epochs: int, seed: int = 0,
+                        callbacks=()):
     """A `conv` autoencoder trained to restore bicubic(shrink(x)) to x (a corruption)."""
     torch.manual_seed(seed)
     model = create_model("conv", x_uint8.shape[1:], latent_dim=64, channels=[32, 64])
@@ -95,7 +96,7 @@ def train_conv_upscaler(x_uint8: np.ndarray, scale: int, *, epochs: int, seed: i
     fit(model, build_objective(LossConfig(name="mse"), model),
         Batches(x_uint8, batch_size=128, shuffle=True, seed=seed), None,
         TrainConfig(epochs=epochs, batch_size=128, lr=1e-3, seed=seed, device="cpu"),
-        device=torch.device("cpu"), corrupt=corrupt)
+        device=torch.device("cpu"), corrupt=corrupt, callbacks=callbacks)
     return model.eval()
 
 
@@ -123,14 +124,28 @@ def super_resolution(out_dir: Path, *, quick: bool = False, dataset: str | None 
         train_limit, test_limit = 600, 300
         classifier_epochs = espcn_epochs = conv_epochs = 1
     records, blocks = [], []
+    # one step per trained model: the classifier, then an ESPCN and a conv AE per scale
+    stages = progress(total=len(names) * (1 + 2 * len(scales)), desc="super-resolution") \
+        if progress is not None else None
+
+    def stage(what: str) -> None:
+        if stages is not None:
+            stages.set_postfix_str(what)
+
+    def done() -> None:
+        if stages is not None:
+            stages.update()
+
     for name in names:
         data = load_dataset(name, progress=progress)
         x_tr, y_tr = data.x_train[:train_limit], data.y_train[:train_limit]
         x_te, y_te = data.x_test[:test_limit], data.y_test[:test_limit]
         t0 = time.perf_counter()
+        stage(f"{name}: reference CNN")
         clf = create_classifier("cnn", data.image_shape, len(data.class_names))
         train_classifier(clf, x_tr, y_tr, epochs=classifier_epochs, device="cpu", shift=1)
         clf_seconds = time.perf_counter() - t0
+        done()
         clean = _float(x_te)
         records.append({"dataset": name, "scale": 1, "method": "original",
                         "accuracy": accuracy(clf, clean, y_te), "psnr_db": None, "ssim": None,
@@ -140,11 +155,15 @@ def super_resolution(out_dir: Path, *, quick: bool = False, dataset: str | None 
             size = tuple(clean.shape[-2:])
             low = shrink(clean, scale)
             t0 = time.perf_counter()
+            stage(f"{name} x{scale}: ESPCN")
             espcn = train_espcn_arrays(_float(x_tr), scale, epochs=espcn_epochs)
             espcn_s = time.perf_counter() - t0
+            done()
             t0 = time.perf_counter()
-            conv = train_conv_upscaler(x_tr, scale, epochs=conv_epochs)
+            stage(f"{name} x{scale}: conv autoencoder")
+            conv = train_conv_upscaler(x_tr, scale, epochs=conv_epochs, callbacks=callbacks)
             conv_s = time.perf_counter() - t0
+            done()
             bic = bicubic_up(low, size)
             restored = {"bicubic": (bic, 0.0), "espcn": (upscale_espcn(espcn, low, size), espcn_s),
                         "conv_ae": (upscale_conv(conv, bic), conv_s)}
@@ -158,6 +177,8 @@ def super_resolution(out_dir: Path, *, quick: bool = False, dataset: str | None 
                                f"ESPCN x{scale}": restored["espcn"][0][picks].numpy(),
                                f"conv AE x{scale}": restored["conv_ae"][0][picks].numpy()})
             blocks.append(save_figure(fig, out_dir / "figures" / f"{name}_x{scale}.png"))
+    if stages is not None:
+        stages.close()
     settings = {**options, "quick": quick, "train_limit": train_limit, "test_limit": test_limit,
                 "classifier": "cnn (32, 64), shift 1", "espcn": "5-3-3 (64, 32) tanh, grey",
                 "conv_ae": "conv latent 64, channels [32, 64], input bicubic-upscaled"}
