@@ -5,7 +5,7 @@ Train first, one job per scale under the CPU lock (a job that hits --max-minutes
 continued by the same command with --resume; train_seconds sums the jobs):
 
     AELAB_DATA=../shared/datasets .venv/bin/aelab sr-train --scale 3 --out runs/sr/espcn_x3 \\
-        --set steps=50000 --set batch_size=64 --set channels_last=true --set eval_every=2500 \\
+        --set steps=80000 --set batch_size=64 --set channels_last=true --set eval_every=2500 \\
         [--max-minutes M]          # x2 and x4 here: steps=25000
 
 then score (seconds):
