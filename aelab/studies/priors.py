@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from .. import __version__
 from ..config import LossConfig, TrainConfig
 from ..data import load_dataset, train_val_split
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..evaluate.clustering import cluster, cluster_scores
 from ..losses import build_objective
 from ..models import create_model, load_model, save_model
@@ -212,6 +212,21 @@ def walk_figure(model, prior, n: int = 12) -> Figure:
                               + [f"height {i}" for i in range(n)])
 
 
+def prior_losses(overrides: dict | None) -> dict[str, dict[str, Any]]:
+    """`PRIOR_LOSSES` with per-prior loss settings replaced, e.g. ``{gaussian = {sigma = 10,
+    divergence_weight = 1}}``; keys are checked when the objective is built."""
+    losses = json.loads(json.dumps(PRIOR_LOSSES))
+    for name, settings in (overrides or {}).items():
+        if name not in losses or name == "none":
+            raise ConfigError(f"prior_settings has no prior {name!r}; its priors: "
+                              f"{', '.join(k for k in losses if k != 'none')}.")
+        if not isinstance(settings, dict):
+            raise ConfigError(f"prior_settings.{name} must be a table of loss settings like "
+                              f"{{sigma = 1, divergence_weight = 0.1}}; got {settings!r}.")
+        losses[name] |= settings
+    return losses
+
+
 def _prior_of(loss: dict, dim: int = 3):
     if "prior" not in loss:
         return None
@@ -234,14 +249,15 @@ def _summary(records: list[dict], dataset: str) -> list[dict]:
 
 
 def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, train: dict,
-                seeds: tuple[int, ...], augment: dict | None, callbacks=()
-                ) -> tuple[list[dict], list[dict], list[tuple[str, list]]]:
+                seeds: tuple[int, ...], augment: dict | None, losses: dict | None = None,
+                callbacks=()) -> tuple[list[dict], list[dict], list[tuple[str, list]]]:
     """The prior comparison on one dataset, one training per prior and seed: records,
     summary over seeds and report sections (figures from the first seed)."""
     model_cfg = ITL_MODEL if not quick else {**ITL_MODEL, "hidden": [32, 16]}
     vae_cfg = VAE_MODEL if not quick else {**VAE_MODEL, "hidden": [32, 16]}
     jitter = affine_jitter(augment)
-    runs = [(name, model_cfg, {"name": "bce", **loss}) for name, loss in PRIOR_LOSSES.items()]
+    losses = losses or PRIOR_LOSSES
+    runs = [(name, model_cfg, {"name": "bce", **loss}) for name, loss in losses.items()]
     runs.append(("vae", vae_cfg, {"name": "bce"}))
     records, panels, models = [], [], {}
     for seed in seeds:
@@ -266,7 +282,7 @@ def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, trai
     fig_dir = out / "figures"
     codes_png = figures.save_figure(codes_figure(panels), fig_dir / f"codes-{dataset}.png")
     walk_png = figures.save_figure(walk_figure(models["swiss_roll"], _prior_of(
-        PRIOR_LOSSES["swiss_roll"])), fig_dir / f"swiss-roll-walk-{dataset}.png")
+        losses["swiss_roll"])), fig_dir / f"swiss-roll-walk-{dataset}.png")
     sections = [(f"{dataset}: k-means on 3-D codes, over seeds {list(seeds)}",
                  [records[0]["protocol"], summary, records]),
                 (f"{dataset}: codes and priors (seed {seeds[0]})", [codes_png]),
@@ -308,17 +324,20 @@ def priors(out_dir: Path, *, quick: bool = False, dataset: str | None = None, pr
            callbacks=(), datasets: tuple[str, ...] = ("kmnist", "mnist", "fashion_mnist"),
            limit: int = 10000, epochs: int = 300, batch_size: int = 250, patience: int = 30,
            seeds: tuple[int, ...] = (1, 2, 3), augment: dict | str | None = AUGMENT,
-           sweeps: bool = True, sweeps_only: bool = False) -> Path:
+           sweeps: bool = True, sweeps_only: bool = False,
+           prior_settings: dict | None = None) -> Path:
     """Compare priors on the 3-D code of the ITL autoencoder; see the module docstring.
 
     `augment` is the affine jitter of the training inputs ({rotate, scale, shift}; "none"
-    turns it off). `sweeps_only` runs just the sigma and lambda sweeps (first seed). Writes
+    turns it off). `sweeps_only` runs just the sigma and lambda sweeps (first seed).
+    `prior_settings` replaces loss settings per prior (see `prior_losses`). Writes
     ``priors_<dataset>.json`` (and ``priors_sweeps_<dataset>.json``) result files and
     ``index.html`` in `out_dir`; returns the report's path.
     """
     names = [dataset] if dataset else (["digits"] if quick else list(datasets))
     limit, seeds = (400, tuple(seeds)[:1]) if quick else (limit, tuple(seeds))
     augment = None if augment == "none" else augment
+    losses = prior_losses(prior_settings)
     train = {"epochs": 1 if quick else epochs, "batch_size": 64 if quick else batch_size,
              "lr": 1e-3, "patience": patience}
     sections: list[tuple[str, list]] = [("Set-up", [
@@ -326,7 +345,7 @@ def priors(out_dir: Path, *, quick: bool = False, dataset: str | None = None, pr
         f"Adam lr 1e-3, batch {train['batch_size']}, at most {train['epochs']} epochs with "
         f"early stopping (patience {patience}) on a 10 % validation split (best epoch kept), "
         f"seeds {list(seeds)}. Input augmentation (target stays clean): "
-        f"{json.dumps(augment)}. Prior settings: {json.dumps(PRIOR_LOSSES)}. VAE: "
+        f"{json.dumps(augment)}. Prior settings: {json.dumps(losses)}. VAE: "
         f"{json.dumps(VAE_MODEL)}. k-means: 10 clusters, 10 initialisations, on the raw "
         "codes; accuracy after Hungarian matching.", SETTINGS_NOTE,
         "Published (KMNIST, 3-D codes, k-means, source course project): no prior 40 %, "
@@ -335,7 +354,7 @@ def priors(out_dir: Path, *, quick: bool = False, dataset: str | None = None, pr
         if not sweeps_only:
             records, summary, secs = run_dataset(out_dir, name, quick=quick, limit=limit,
                                                  train=train, seeds=seeds, augment=augment,
-                                                 callbacks=callbacks)
+                                                 losses=losses, callbacks=callbacks)
             write_result(out_dir / f"priors_{name}.json", "priors", records, summary=summary)
             sections += secs
         if (sweeps and i == 0) or sweeps_only:

@@ -70,3 +70,21 @@ def test_small_training_sets_get_more_epochs_not_fewer_steps():
     assert epochs_for(9000, 256, 30, 6000) == 167          # 36 steps an epoch
     assert epochs_for(9000, 256, 30, 0) == 30
     assert 167 * 36 >= 6000 > 166 * 36
+
+
+def test_prior_losses_replaces_settings_of_one_prior_only():
+    from aelab.studies.priors import PRIOR_LOSSES, prior_losses
+
+    losses = prior_losses({"gaussian": {"sigma": 10.0}})
+    assert losses["gaussian"]["sigma"] == 10.0
+    assert losses["gaussian"]["divergence_weight"] == PRIOR_LOSSES["gaussian"]["divergence_weight"]
+    assert losses["gmm"] == PRIOR_LOSSES["gmm"]
+    assert PRIOR_LOSSES["gaussian"]["sigma"] != 10.0          # the defaults stay untouched
+
+
+def test_prior_losses_rejects_an_unknown_prior_naming_the_known_ones():
+    from aelab.errors import ConfigError
+    from aelab.studies.priors import prior_losses
+
+    with pytest.raises(ConfigError, match="no prior 'gauss'.*gaussian, gmm, swiss_roll"):
+        prior_losses({"gauss": {"sigma": 1.0}})
