@@ -31,7 +31,7 @@ from ..report import figures
 from ..report.page import write_html_page
 from . import STUDIES
 from ._augment import affine_jitter
-from .priors import encode, study_arrays, train_model, write_result
+from .priors import encode, run_train_seconds, study_arrays, train_model, write_result
 
 N2D_MODEL = {"name": "dense", "latent_dim": 10, "hidden": [500, 500, 2000],
              "activation": "relu"}
@@ -78,12 +78,11 @@ def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seed
         run_train = {**train, "seed": seed,
                      "epochs": epochs_for(len(arrays["x_train"]), train["batch_size"],
                                           train["epochs"], min_steps)}
-        t0 = time.perf_counter()
-        model = train_model(out / "runs" / dataset / f"seed{seed}", model_cfg,
-                            {"name": "mse"}, run_train, arrays,
+        run_dir = out / "runs" / dataset / f"seed{seed}"
+        model = train_model(run_dir, model_cfg, {"name": "mse"}, run_train, arrays,
                             callbacks=callbacks, corrupt=jitter)
         z = encode(model, arrays["x_eval"])
-        train_seconds = time.perf_counter() - t0
+        train_seconds = run_train_seconds(run_dir)     # also right for a reused run
         y = arrays["y_eval"]
         for pipeline, options in PIPELINES.items():
             t0 = time.perf_counter()
@@ -91,7 +90,8 @@ def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seed
             scores = cluster_scores(y, labels)
             records.append({"dataset": dataset, "pipeline": pipeline, "seed": seed, **scores,
                             "epochs": run_train["epochs"], "n_train": len(arrays["x_train"]),
-                            "train_seconds": round(train_seconds, 1),
+                            "train_seconds": None if train_seconds is None
+                            else round(train_seconds, 1),
                             "cluster_seconds": round(time.perf_counter() - t0, 1),
                             "augment": repr(jitter) if jitter else None,
                             "protocol": arrays["protocol"]})

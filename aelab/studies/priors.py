@@ -15,11 +15,13 @@ which in every record.
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -159,11 +161,27 @@ def train_model(run_dir: Path, model_cfg: dict, loss: dict, train: dict, arrays:
     tr = Batches(arrays["x_train"], batch_size=train_cfg.batch_size, device=device,
                  shuffle=True, seed=train_cfg.seed)
     va = Batches(arrays["x_val"], batch_size=1000, device=device)
+    t0 = time.perf_counter()
     fit(model, objective, tr, va, train_cfg, device=device, run_dir=run_dir,
         callbacks=callbacks, corrupt=corrupt)
+    write_json(run_dir / "timing.json", {"train_seconds": time.perf_counter() - t0})
     save_model(model, run_dir / "model.safetensors")
     write_json(done, settings)
     return model.eval()
+
+
+def run_train_seconds(run_dir: Path) -> float | None:
+    """Seconds the run in `run_dir` spent training, also when it was reused: from
+    ``timing.json``, or for runs older than that file the sum of the epochs' ``seconds`` in
+    ``history.csv`` (validation excluded); None when neither exists."""
+    timing = run_dir / "timing.json"
+    if timing.is_file():
+        return float(json.loads(timing.read_text())["train_seconds"])
+    history = run_dir / "history.csv"
+    if history.is_file():
+        with open(history, newline="", encoding="utf-8") as f:
+            return float(sum(float(row["seconds"]) for row in csv.DictReader(f)))
+    return None
 
 
 @torch.no_grad()

@@ -88,3 +88,19 @@ def test_prior_losses_rejects_an_unknown_prior_naming_the_known_ones():
 
     with pytest.raises(ConfigError, match="no prior 'gauss'.*gaussian, gmm, swiss_roll"):
         prior_losses({"gauss": {"sigma": 1.0}})
+
+
+def test_run_train_seconds_survives_reuse_of_a_finished_run(tmp_path):
+    import aelab.studies.priors as study
+
+    model_cfg = {"name": "dense", "latent_dim": 3, "hidden": [8]}
+    train = {"epochs": 2, "batch_size": 16, "seed": 0}
+    study.train_model(tmp_path, model_cfg, {"name": "bce"}, train, _tiny_arrays())
+    first = study.run_train_seconds(tmp_path)
+    assert first is not None and first > 0
+    study.train_model(tmp_path, model_cfg, {"name": "bce"}, train, _tiny_arrays())  # reused
+    assert study.run_train_seconds(tmp_path) == first
+    (tmp_path / "timing.json").unlink()                   # older runs: the epochs' seconds
+    epochs = study.run_train_seconds(tmp_path)
+    assert epochs is not None and 0 < epochs <= first
+    assert study.run_train_seconds(tmp_path / "missing") is None
