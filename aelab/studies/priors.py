@@ -15,7 +15,6 @@ which in every record.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -37,7 +36,7 @@ from ..evaluate.clustering import cluster, cluster_scores
 from ..losses import build_objective
 from ..models import create_model, load_model, save_model
 from ..priors import create_prior, scatter_codes
-from ..report import figures
+from ..report import figures, read_history
 from ..report.page import write_html_page
 from ..train import Batches, fit, resolve_device, seed_everything, write_json
 from . import STUDIES
@@ -179,8 +178,7 @@ def run_train_seconds(run_dir: Path) -> float | None:
         return float(json.loads(timing.read_text())["train_seconds"])
     history = run_dir / "history.csv"
     if history.is_file():
-        with open(history, newline="", encoding="utf-8") as f:
-            return float(sum(float(row["seconds"]) for row in csv.DictReader(f)))
+        return float(sum(row["seconds"] for row in read_history(history)))
     return None
 
 
