@@ -90,9 +90,14 @@ def umap_embed(z: Any, n_components: int = 10, *, seed: int = 0, n_neighbors: in
 
 
 def cluster(z: Any, n_clusters: int, *, method: str = "kmeans", seed: int = 0,
-            umap_components: int | None = None, n_init: int = 10) -> np.ndarray:
+            umap_components: int | None = None, n_init: int | None = None) -> np.ndarray:
     """Cluster labels (N,) of codes z (N, d): k-means or a full-covariance Gaussian mixture,
-    optionally on a UMAP embedding with `umap_components` dimensions."""
+    optionally on a UMAP embedding with `umap_components` dimensions.
+
+    `n_init` restarts (default 10 for k-means, 1 for the mixture) keep the best fit: the
+    lowest inertia, or the highest likelihood bound."""
+    if n_init is not None and (not isinstance(n_init, int) or n_init < 1):
+        raise ConfigError(f"n_init must be a whole number of restarts >= 1; got {n_init!r}.")
     if method not in METHODS:
         raise ConfigError(f"clustering method {method!r} is not known; use one of "
                           f"{', '.join(METHODS)}.")
@@ -102,8 +107,8 @@ def cluster(z: Any, n_clusters: int, *, method: str = "kmeans", seed: int = 0,
     if umap_components is not None:
         z = umap_embed(z, umap_components, seed=seed).astype(np.float64)
     if method == "kmeans":
-        return KMeans(n_clusters, n_init=n_init, random_state=seed).fit_predict(z)
-    return GaussianMixture(n_clusters, covariance_type="full", n_init=1,
+        return KMeans(n_clusters, n_init=n_init or 10, random_state=seed).fit_predict(z)
+    return GaussianMixture(n_clusters, covariance_type="full", n_init=n_init or 1,
                            random_state=seed).fit(z).predict(z)
 
 

@@ -98,11 +98,15 @@ def write_result(path: Path, study: str, records: list[dict], **extra: Any) -> P
     return path
 
 
-def study_arrays(dataset: str, *, limit: int | None, seed: int, quick: bool) -> dict[str, Any]:
+def study_arrays(dataset: str, *, limit: int | None, seed: int, quick: bool,
+                 cluster_all: bool = False) -> dict[str, Any]:
     """Training, validation and evaluation images for one dataset, and the protocol's name.
 
     Where the training split cannot be loaded (KMNIST's training images are not in the
-    mirror), train on 90 % of the test images and cluster all of them.
+    mirror), train on 90 % of the test images and cluster all of them. `cluster_all`
+    evaluates on every image, training and test (N2D's protocol: clustering needs no labels,
+    so all 70000 MNIST images are clustered and scored); the model still trains on the
+    training split only.
     """
     try:
         data = load_dataset(dataset, download=False)
@@ -120,14 +124,20 @@ def study_arrays(dataset: str, *, limit: int | None, seed: int, quick: bool) -> 
     x_eval, y_eval = data.x_test, data.y_test
     if quick:
         x_eval, y_eval = x_eval[:300], y_eval[:300]
-    if protocol is None:
+    if cluster_all and protocol is None:
+        x_eval = np.concatenate([data.x_train[:300] if quick else data.x_train, x_eval])
+        y_eval = np.concatenate([data.y_train[:300] if quick else data.y_train, y_eval])
+        protocol = f"train {len(tr)} + val {len(va)} training images; cluster all " \
+                   f"{len(x_eval)} training and test images (N2D protocol)"
+    elif protocol is None:
         protocol = f"train {len(tr)} + val {len(va)} training images; cluster " \
                    f"{len(x_eval)} test images"
     else:
         protocol = f"test-only: train {len(tr)} + val {len(va)} of the {len(x_eval)} test " \
                    "images; cluster all of them"
     return {"x_train": x[tr], "x_val": x[va], "x_eval": x_eval, "y_eval": y_eval,
-            "protocol": protocol, "image_shape": data.image_shape,
+            "protocol": protocol, "n_eval_test": len(data.x_test[:300] if quick else data.x_test),
+            "image_shape": data.image_shape,
             "class_names": data.class_names}
 
 

@@ -77,3 +77,10 @@ def test_umap_then_gmm_separates_blobs(blobs):
     pytest.importorskip("umap", reason="umap-learn is an optional extra ([umap])")
     z, y = blobs
     assert cluster_scores(y, cluster(z, 4, method="gmm", umap_components=2))["accuracy"] == 1.0
+
+
+def test_gmm_restarts_keep_a_perfect_fit_and_reject_nonsense(blobs):
+    z, y = blobs
+    assert cluster_scores(y, cluster(z, 4, method="gmm", n_init=3))["accuracy"] == 1.0
+    with pytest.raises(ConfigError, match="n_init must be a whole number"):
+        cluster(z, 4, method="gmm", n_init=0)

@@ -29,11 +29,15 @@ def test_study_priors_quick_writes_the_table_and_figures(tmp_path):
 
 def test_study_clustering_quick_scores_both_pipelines(tmp_path):
     pytest.importorskip("umap", reason="umap-learn is an optional extra ([umap])")
-    assert main(["study", "clustering", "--quick", "--out", str(tmp_path)]) == 0
+    assert main(["study", "clustering", "--quick", "--out", str(tmp_path), "--option",
+                 "cluster_all=true", "--option", "gmm_restarts=2"]) == 0
     records = _records(tmp_path / "clustering_digits.json")
     assert {r["pipeline"] for r in records} == {"ae+kmeans", "ae+umap+gmm"}
     for r in records:
         assert {"seed", "accuracy", "nmi", "ari", "protocol"} <= set(r)
+        assert r["n_clustered"] == 600 and 0 <= r["accuracy_test_images"] <= 1   # 300 + 300
+        assert "N2D protocol" in r["protocol"]
+    assert [r["gmm_restarts"] for r in records] == [None, 2]
     assert (tmp_path / "figures" / "confusion-digits.png").is_file()
 
 
@@ -104,3 +108,20 @@ def test_run_train_seconds_survives_reuse_of_a_finished_run(tmp_path):
     epochs = study.run_train_seconds(tmp_path)
     assert epochs is not None and 0 < epochs <= first
     assert study.run_train_seconds(tmp_path / "missing") is None
+
+
+def test_cluster_all_evaluates_training_and_test_images_and_says_so():
+    from aelab.data import load_dataset
+    from aelab.studies.priors import study_arrays
+
+    data = load_dataset("digits")
+    test_only = study_arrays("digits", limit=None, seed=0, quick=False)
+    everything = study_arrays("digits", limit=None, seed=0, quick=False, cluster_all=True)
+    assert len(test_only["x_eval"]) == test_only["n_eval_test"] == len(data.x_test)
+    assert len(everything["x_eval"]) == len(data.x_train) + len(data.x_test)
+    assert everything["n_eval_test"] == len(data.x_test)
+    # the test images come last, labels aligned, and training is unchanged
+    assert (everything["x_eval"][-len(data.x_test):] == data.x_test).all()
+    assert (everything["y_eval"][:len(data.y_train)] == data.y_train).all()
+    assert (everything["x_train"] == test_only["x_train"]).all()
+    assert "N2D protocol" in everything["protocol"] and "N2D" not in test_only["protocol"]
