@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..errors import ConfigError
 from ..evaluate.clustering import cluster, cluster_scores, matched_confusion
 from ..report import figures
 from ..report.page import write_html_page
@@ -94,7 +95,8 @@ def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seed
             labels = cluster(z, len(np.unique(y)), seed=seed, n_init=restarts, **options)
             scores = cluster_scores(y, labels)
             # On the official test images alone (the same clustering, when it covers more).
-            test_accuracy = cluster_scores(y[-n_test:], labels[-n_test:])["accuracy"]
+            test_accuracy = scores["accuracy"] if n_test == len(y) else cluster_scores(
+                y[-n_test:], labels[-n_test:])["accuracy"]
             records.append({"dataset": dataset, "pipeline": pipeline, "seed": seed, **scores,
                             "accuracy_test_images": test_accuracy, "n_clustered": len(y),
                             "gmm_restarts": restarts,
@@ -136,6 +138,9 @@ def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None
     training split); `gmm_restarts` fits the mixture that many times from k-means starts and
     keeps the highest likelihood. Writes ``clustering_<dataset>.json``
     and ``index.html`` in `out_dir`."""
+    if not isinstance(gmm_restarts, int) or isinstance(gmm_restarts, bool) or gmm_restarts < 1:
+        raise ConfigError(f"gmm_restarts must be a whole number >= 1 (fits of the Gaussian "
+                          f"mixture); got {gmm_restarts!r}.")
     names = [dataset] if dataset else (["digits"] if quick else list(datasets))
     seeds = tuple(seeds)[:1] if quick else tuple(seeds)
     augment = None if augment == "none" else augment

@@ -119,12 +119,12 @@ def study_arrays(dataset: str, *, limit: int | None, seed: int, quick: bool,
         keep = np.sort(rng.permutation(len(x))[:limit])
         x, y = x[keep], y[keep]
     tr, va = train_val_split(y, 0.1, seed=seed, stratify=False)     # labels stay unused
-    x_eval, y_eval = data.x_test, data.y_test
-    if quick:
-        x_eval, y_eval = x_eval[:300], y_eval[:300]
+    head = slice(300) if quick else slice(None)
+    x_eval, y_eval = data.x_test[head], data.y_test[head]
+    n_eval_test = len(x_eval)
     if cluster_all and protocol is None:
-        x_eval = np.concatenate([data.x_train[:300] if quick else data.x_train, x_eval])
-        y_eval = np.concatenate([data.y_train[:300] if quick else data.y_train, y_eval])
+        x_eval = np.concatenate([data.x_train[head], x_eval])
+        y_eval = np.concatenate([data.y_train[head], y_eval])
         protocol = f"train {len(tr)} + val {len(va)} training images; cluster all " \
                    f"{len(x_eval)} training and test images (N2D protocol)"
     elif protocol is None:
@@ -134,8 +134,7 @@ def study_arrays(dataset: str, *, limit: int | None, seed: int, quick: bool,
         protocol = f"test-only: train {len(tr)} + val {len(va)} of the {len(x_eval)} test " \
                    "images; cluster all of them"
     return {"x_train": x[tr], "x_val": x[va], "x_eval": x_eval, "y_eval": y_eval,
-            "protocol": protocol, "n_eval_test": len(data.x_test[:300] if quick else data.x_test),
-            "image_shape": data.image_shape,
+            "protocol": protocol, "n_eval_test": n_eval_test, "image_shape": data.image_shape,
             "class_names": data.class_names}
 
 

@@ -125,3 +125,11 @@ def test_cluster_all_evaluates_training_and_test_images_and_says_so():
     assert (everything["y_eval"][:len(data.y_train)] == data.y_train).all()
     assert (everything["x_train"] == test_only["x_train"]).all()
     assert "N2D protocol" in everything["protocol"] and "N2D" not in test_only["protocol"]
+
+
+def test_study_clustering_rejects_zero_gmm_restarts_naming_the_option(tmp_path):
+    from aelab.errors import ConfigError
+    from aelab.studies.clustering import clustering
+
+    with pytest.raises(ConfigError, match="gmm_restarts must be a whole number >= 1"):
+        clustering(tmp_path, quick=True, gmm_restarts=0)
