@@ -138,39 +138,74 @@ def study_arrays(dataset: str, *, limit: int | None, seed: int, quick: bool,
             "class_names": data.class_names}
 
 
+# Train settings that only decide which epoch's weights are kept, or when to stop early.
+_KEEP_SETTINGS = ("restore_best", "patience")
+
+
+def _extends(old: dict, new: dict) -> bool:
+    """Whether `new` settings only raise `train.epochs` over the finished run's `old` ones
+    (and perhaps change which epoch's weights are kept: `_KEEP_SETTINGS`)."""
+    def core(settings: dict) -> dict:
+        train = {k: v for k, v in settings["train"].items()
+                 if k not in ("epochs", *_KEEP_SETTINGS)}
+        return {**settings, "train": train}
+
+    if not isinstance(old.get("train"), dict) or old["train"].get("epochs", 0) >= \
+            new["train"]["epochs"]:
+        return False
+    return core(old) == core(new)
+
+
 def train_model(run_dir: Path, model_cfg: dict, loss: dict, train: dict, arrays: dict,
                 *, callbacks=(), corrupt=None) -> torch.nn.Module:
     """Train one model on the study's arrays into `run_dir` (config, weights, history).
 
     `corrupt` (e.g. an `AffineJitter`) acts on the input batch; the target stays clean. A
     run folder whose ``done.json`` holds the same settings is reused, not retrained, so a
-    long study can be split over several invocations with the same output folder.
+    long study can be split over several invocations with the same output folder. One whose
+    settings differ only by fewer `train.epochs` (and perhaps `restore_best` or `patience`) is
+    extended: training resumes after its last epoch from its saved weights (the
+    best-validation ones, when those were restored) and optimizer state, and ``timing.json``
+    notes the epoch it resumed from.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    settings = {"model": model_cfg, "loss": loss, "train": train,
-                "corrupt": repr(corrupt) if corrupt else None,
-                "n_train": len(arrays["x_train"]), "n_val": len(arrays["x_val"])}
+    settings = json.loads(json.dumps(
+        {"model": model_cfg, "loss": loss, "train": train,
+         "corrupt": repr(corrupt) if corrupt else None,
+         "n_train": len(arrays["x_train"]), "n_val": len(arrays["x_val"])}))
     done = run_dir / "done.json"
-    if done.is_file() and json.loads(done.read_text()) == json.loads(json.dumps(settings)):
-        log.info("reusing the finished run in %s", run_dir)
-        return load_model(run_dir / "model.safetensors").to(
-            resolve_device(TrainConfig.from_dict(train).device))
-    done.unlink(missing_ok=True)
     train_cfg = TrainConfig.from_dict(train)
-    loss_cfg = LossConfig.from_dict(loss)
     device = resolve_device(train_cfg.device)
+    previous = json.loads(done.read_text()) if done.is_file() else None
+    if previous == settings:
+        log.info("reusing the finished run in %s", run_dir)
+        return load_model(run_dir / "model.safetensors").to(device)
+    history, spent = [], 0.0
+    if previous is not None and _extends(previous, settings) \
+            and (run_dir / "history.csv").is_file():
+        history = read_history(run_dir / "history.csv")
+        spent = run_train_seconds(run_dir) or 0.0
+        log.info("extending the finished %d-epoch run in %s to %d epochs", len(history),
+                 run_dir, train_cfg.epochs)
+    done.unlink(missing_ok=True)
+    loss_cfg = LossConfig.from_dict(loss)
     write_json(run_dir / "config.json", settings)
     seed_everything(train_cfg.seed)
-    model = create_model(model_cfg["name"], input_shape=arrays["image_shape"],
-                         **{k: v for k, v in model_cfg.items() if k != "name"}).to(device)
+    if history:
+        model = load_model(run_dir / "model.safetensors").to(device)
+    else:
+        model = create_model(model_cfg["name"], input_shape=arrays["image_shape"],
+                             **{k: v for k, v in model_cfg.items() if k != "name"}).to(device)
     objective = build_objective(loss_cfg, model)
     tr = Batches(arrays["x_train"], batch_size=train_cfg.batch_size, device=device,
                  shuffle=True, seed=train_cfg.seed)
     va = Batches(arrays["x_val"], batch_size=1000, device=device)
     t0 = time.perf_counter()
     fit(model, objective, tr, va, train_cfg, device=device, run_dir=run_dir,
-        callbacks=callbacks, corrupt=corrupt)
-    write_json(run_dir / "timing.json", {"train_seconds": time.perf_counter() - t0})
+        callbacks=callbacks, corrupt=corrupt, resume_from=history)
+    write_json(run_dir / "timing.json",
+               {"train_seconds": spent + time.perf_counter() - t0,
+                "resumed_after_epoch": len(history) if history else None})
     save_model(model, run_dir / "model.safetensors")
     write_json(done, settings)
     return model.eval()
@@ -187,6 +222,14 @@ def run_train_seconds(run_dir: Path) -> float | None:
     if history.is_file():
         return float(sum(row["seconds"] for row in read_history(history)))
     return None
+
+
+def run_resumed_after(run_dir: Path) -> int | None:
+    """The epoch after which the run in `run_dir` was extended (see `train_model`), or None
+    when it trained in one go."""
+    timing = run_dir / "timing.json"
+    return json.loads(timing.read_text()).get("resumed_after_epoch") if timing.is_file() \
+        else None
 
 
 @torch.no_grad()

@@ -67,6 +67,46 @@ def test_train_model_reuses_a_finished_run_with_the_same_settings(tmp_path, monk
                           _tiny_arrays())
 
 
+def test_train_model_extends_a_finished_run_when_only_the_epochs_grow(tmp_path):
+    import aelab.studies.priors as study
+    from aelab.report import read_history
+
+    model_cfg = {"name": "dense", "latent_dim": 3, "hidden": [8]}
+    train = {"epochs": 2, "batch_size": 16, "seed": 0, "restore_best": False}
+    study.train_model(tmp_path, model_cfg, {"name": "bce"}, train, _tiny_arrays())
+    two = study.run_train_seconds(tmp_path)
+    assert study.run_resumed_after(tmp_path) is None
+    study.train_model(tmp_path, model_cfg, {"name": "bce"}, {**train, "epochs": 3},
+                      _tiny_arrays())
+    assert [r["epoch"] for r in read_history(tmp_path / "history.csv")] == [1, 2, 3]
+    assert study.run_resumed_after(tmp_path) == 2
+    assert study.run_train_seconds(tmp_path) > two             # both parts counted
+    # Without restoring the best epoch, 2 + 1 epochs equal 3 epochs in one go.
+    fresh = tmp_path / "fresh"
+    study.train_model(fresh, model_cfg, {"name": "bce"}, {**train, "epochs": 3},
+                      _tiny_arrays())
+    assert read_history(fresh / "history.csv")[-1]["train_total"] == pytest.approx(
+        read_history(tmp_path / "history.csv")[-1]["train_total"], rel=1e-5)
+    # Keeping the last epoch instead of the best one still extends.
+    study.train_model(tmp_path, model_cfg, {"name": "bce"}, {**train, "epochs": 4,
+                                                             "restore_best": True},
+                      _tiny_arrays())
+    assert study.run_resumed_after(tmp_path) == 3
+    # Fewer epochs, or any other change, trains anew.
+    study.train_model(tmp_path, model_cfg, {"name": "bce"}, {**train, "lr": 1e-2},
+                      _tiny_arrays())
+    assert len(read_history(tmp_path / "history.csv")) == 2
+    assert study.run_resumed_after(tmp_path) is None
+
+
+def test_clustering_study_rejects_a_restore_best_that_is_not_a_boolean(tmp_path):
+    from aelab.errors import ConfigError
+    from aelab.studies.clustering import clustering
+
+    with pytest.raises(ConfigError, match="restore_best must be true or false; got 'no'"):
+        clustering(tmp_path, quick=True, restore_best="no")
+
+
 def test_small_training_sets_get_more_epochs_not_fewer_steps():
     from aelab.studies.clustering import epochs_for
 
