@@ -89,21 +89,59 @@ def umap_embed(z: Any, n_components: int = 10, *, seed: int = 0, n_neighbors: in
     return reducer.fit_transform(np.asarray(z, dtype=np.float32))
 
 
+def consensus(labelings: Any) -> np.ndarray:
+    """One clustering from several of the same points: the medoid labeling (highest mean NMI
+    to the others) is the reference, every labeling's clusters are matched to its clusters
+    (Hungarian), and each point takes the label most labelings give it (ties: the
+    reference's). A cluster ensemble in the spirit of Strehl and Ghosh (JMLR 2002).
+
+    Examples
+    --------
+    >>> consensus([[0, 0, 1, 1], [1, 1, 0, 0], [0, 1, 1, 1]]).tolist()
+    [0, 0, 1, 1]
+    """
+    runs = [_labels(np.asarray(labels), "each labeling") for labels in labelings]
+    if not runs or len({len(r) for r in runs}) != 1:
+        raise DataError("consensus needs one or more labelings of the same points; got "
+                        f"lengths {[len(r) for r in runs]}.")
+    agreement = np.array([[normalized_mutual_info_score(a, b) for b in runs] for a in runs])
+    reference = runs[int(np.argmax(agreement.sum(1)))]
+    labels = np.unique(reference)
+    votes = np.zeros((len(reference), len(labels)), dtype=np.int64)
+    for run in runs:
+        mapping = match_clusters(reference, run)
+        matched = np.vectorize(mapping.get, otypes=[np.int64])(run)
+        known = np.isin(matched, labels)          # clusters the reference lacks get no vote
+        votes[np.flatnonzero(known), np.searchsorted(labels, matched[known])] += 1
+    votes *= 2                                   # odd only where the reference votes:
+    votes[np.arange(len(reference)), np.searchsorted(labels, reference)] += 1   # breaks ties
+    return labels[np.argmax(votes, axis=1)]
+
+
 def cluster(z: Any, n_clusters: int, *, method: str = "kmeans", seed: int = 0,
-            umap_components: int | None = None, n_init: int | None = None) -> np.ndarray:
+            umap_components: int | None = None, n_init: int | None = None,
+            umap_runs: int = 1) -> np.ndarray:
     """Cluster labels (N,) of codes z (N, d): k-means or a full-covariance Gaussian mixture,
     optionally on a UMAP embedding with `umap_components` dimensions.
 
     `n_init` restarts (default 10 for k-means, 1 for the mixture) keep the best fit: the
-    lowest inertia, or the highest likelihood bound."""
+    lowest inertia, or the highest likelihood bound. `umap_runs` > 1 embeds and clusters
+    that many times (seeds `seed`, `seed` + 1000, ...) and returns their `consensus`: UMAP
+    followed by a mixture varies from run to run, and the vote steadies it."""
     if n_init is not None and (not isinstance(n_init, int) or n_init < 1):
         raise ConfigError(f"n_init must be a whole number of restarts >= 1; got {n_init!r}.")
+    if not isinstance(umap_runs, int) or isinstance(umap_runs, bool) or umap_runs < 1:
+        raise ConfigError(f"umap_runs must be a whole number >= 1; got {umap_runs!r}.")
     if method not in METHODS:
         raise ConfigError(f"clustering method {method!r} is not known; use one of "
                           f"{', '.join(METHODS)}.")
     z = np.asarray(z, dtype=np.float64).reshape(len(z), -1)
     if not np.isfinite(z).all():
         raise DataError("the codes contain NaN or inf; the model's training diverged.")
+    if umap_components is not None and umap_runs > 1:
+        return consensus([cluster(z, n_clusters, method=method, seed=seed + 1000 * r,
+                                  umap_components=umap_components, n_init=n_init)
+                          for r in range(umap_runs)])
     if umap_components is not None:
         z = umap_embed(z, umap_components, seed=seed).astype(np.float64)
     if method == "kmeans":
@@ -119,5 +157,5 @@ def kmeans_scores(z: Any, y: Any, n_clusters: int | None = None, *, seed: int = 
     return cluster_scores(y, cluster(z, n_clusters or len(np.unique(y)), seed=seed))
 
 
-__all__ = ["METHODS", "cluster", "cluster_scores", "kmeans_scores", "match_clusters",
+__all__ = ["METHODS", "cluster", "cluster_scores", "consensus", "kmeans_scores", "match_clusters",
            "matched_confusion", "umap_embed"]

@@ -82,8 +82,8 @@ def epochs_for(n_train: int, batch_size: int, epochs: int, min_steps: int) -> in
 
 def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seeds,
                 train: dict, min_steps: int = 0, augment: dict | None = None,
-                cluster_all: bool = False, gmm_restarts: int = 1, callbacks=()
-                ) -> tuple[list[dict], list]:
+                cluster_all: bool = False, gmm_restarts: int = 1, umap_runs: int = 1,
+                callbacks=()) -> tuple[list[dict], list]:
     records, best = [], None
     model_cfg = N2D_MODEL if not quick else {**N2D_MODEL, "hidden": [32, 32, 64]}
     jitter = affine_jitter(augment)
@@ -102,14 +102,16 @@ def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seed
         for pipeline, options in PIPELINES.items():
             t0 = time.perf_counter()
             restarts = gmm_restarts if options["method"] == "gmm" else None
-            labels = cluster(z, len(np.unique(y)), seed=seed, n_init=restarts, **options)
+            runs = umap_runs if options["umap_components"] else None
+            labels = cluster(z, len(np.unique(y)), seed=seed, n_init=restarts,
+                             umap_runs=runs or 1, **options)
             scores = cluster_scores(y, labels)
             # On the official test images alone (the same clustering, when it covers more).
             test_accuracy = scores["accuracy"] if n_test == len(y) else cluster_scores(
                 y[-n_test:], labels[-n_test:])["accuracy"]
             records.append({"dataset": dataset, "pipeline": pipeline, "seed": seed, **scores,
                             "accuracy_test_images": test_accuracy, "n_clustered": len(y),
-                            "gmm_restarts": restarts,
+                            "gmm_restarts": restarts, "umap_runs": runs,
                             "epochs": run_train["epochs"],
                             "resumed_after_epoch": run_resumed_after(run_dir),
                             "n_train": len(arrays["x_train"]),
@@ -142,14 +144,16 @@ def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None
                seeds: tuple[int, ...] = (0, 1, 2), limit: int | None = None,
                epochs: int = 30, min_steps: int = 6000, batch_size: int = 256,
                augment: dict | str | None = None, cluster_all: bool = False,
-               gmm_restarts: int = 1, restore_best: bool = True) -> Path:
+               gmm_restarts: int = 1, umap_runs: int = 1, restore_best: bool = True) -> Path:
     """Autoencoder + UMAP + Gaussian mixture on 10-D codes, over seeds; see the module
     docstring. `augment` is an affine jitter of the training inputs ({rotate, scale,
     shift}, see `_augment.py`; "none" or unset: none). `cluster_all` clusters and scores the
     training and test images together (N2D's protocol; the autoencoder still trains on the
     training split); `gmm_restarts` fits the mixture that many times from k-means starts and
-    keeps the highest likelihood. `restore_best` false keeps the last epoch's weights rather
-    than the best-validation ones (N2D trains for a fixed budget and keeps the last). Writes
+    keeps the highest likelihood; `umap_runs` > 1 embeds and clusters that many times and
+    keeps the consensus (see `aelab.evaluate.clustering.consensus`). `restore_best` false
+    keeps the last epoch's weights rather than the best-validation ones (N2D trains for a
+    fixed budget and keeps the last). Writes
     ``clustering_<dataset>.json`` and ``index.html`` in `out_dir`."""
     if not isinstance(gmm_restarts, int) or isinstance(gmm_restarts, bool) or gmm_restarts < 1:
         raise ConfigError(f"gmm_restarts must be a whole number >= 1 (fits of the Gaussian "
@@ -157,6 +161,9 @@ def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None
     names = [dataset] if dataset else (["digits"] if quick else list(datasets))
     seeds = tuple(seeds)[:1] if quick else tuple(seeds)
     augment = None if augment == "none" else augment
+    if not isinstance(umap_runs, int) or isinstance(umap_runs, bool) or umap_runs < 1:
+        raise ConfigError(f"umap_runs must be a whole number >= 1 (UMAP + mixture runs to "
+                          f"vote over); got {umap_runs!r}.")
     if not isinstance(restore_best, bool):
         raise ConfigError(f"restore_best must be true or false; got {restore_best!r}.")
     train = {"epochs": 1 if quick else epochs, "batch_size": batch_size, "lr": 1e-3}
@@ -168,7 +175,8 @@ def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None
         f"{'best validation' if restore_best else 'last'} epoch kept), all training images"
         f"{'' if limit is None else f' up to {limit}'}, seeds {list(seeds)}, input "
         f"augmentation {json.dumps(augment)}; pipelines {json.dumps(PIPELINES)}. UMAP: 20 "
-        f"neighbours, min_dist 0; Gaussian mixture: best of {gmm_restarts} fit(s). Clustered: "
+        f"neighbours, min_dist 0; Gaussian mixture: best of {gmm_restarts} fit(s); consensus of "
+        f"{umap_runs} UMAP + mixture run(s). Clustered: "
         f"{'all training and test images (N2D protocol)' if cluster_all else 'test images'}.",
         PUBLISHED])]
     for name in names:
@@ -176,6 +184,7 @@ def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None
                                     seeds=seeds, train=train, augment=augment,
                                     min_steps=0 if quick else min_steps,
                                     cluster_all=cluster_all, gmm_restarts=gmm_restarts,
+                                    umap_runs=umap_runs,
                                     callbacks=callbacks)
         write_result(out_dir / f"clustering_{name}.json", "clustering", records)
         sections += secs

@@ -10,6 +10,7 @@ from aelab.errors import ConfigError, DataError
 from aelab.evaluate.clustering import (
     cluster,
     cluster_scores,
+    consensus,
     kmeans_scores,
     match_clusters,
     matched_confusion,
@@ -84,3 +85,36 @@ def test_gmm_restarts_keep_a_perfect_fit_and_reject_nonsense(blobs):
     assert cluster_scores(y, cluster(z, 4, method="gmm", n_init=3))["accuracy"] == 1.0
     with pytest.raises(ConfigError, match="n_init must be a whole number"):
         cluster(z, 4, method="gmm", n_init=0)
+
+
+def test_consensus_undoes_renaming_and_outvotes_a_stray_labeling():
+    truth = np.repeat(np.arange(3), 4)
+    renamed = (truth + 1) % 3                                 # same partition, other names
+    stray = truth.copy()
+    stray[[0, 5, 9]] = [2, 0, 1]                              # three points misplaced
+    voted = consensus([renamed, stray, truth, renamed])
+    assert cluster_scores(truth, voted)["accuracy"] == 1.0
+    assert set(np.unique(voted)) <= set(np.unique(renamed))   # names of one of the runs
+
+
+def test_consensus_breaks_ties_with_the_medoid_labeling():
+    a = np.array([0, 0, 1, 1, 2, 2])
+    b = np.array([0, 0, 1, 1, 2, 1])
+    # Two labelings: the medoid is the first in a tie of mean NMI; point 5 keeps its label.
+    assert consensus([a, b]).tolist() == a.tolist()
+
+
+def test_consensus_rejects_labelings_of_different_points():
+    with pytest.raises(DataError, match="lengths \\[3, 2\\]"):
+        consensus([[0, 1, 1], [0, 1]])
+    with pytest.raises(DataError, match="one or more"):
+        consensus([])
+
+
+def test_umap_runs_vote_and_reject_nonsense(blobs):
+    pytest.importorskip("umap", reason="umap-learn is an optional extra ([umap])")
+    z, y = blobs
+    labels = cluster(z, 4, method="gmm", umap_components=2, umap_runs=3)
+    assert cluster_scores(y, labels)["accuracy"] == 1.0
+    with pytest.raises(ConfigError, match="umap_runs must be a whole number"):
+        cluster(z, 4, umap_components=2, umap_runs=0)

@@ -30,7 +30,8 @@ def test_study_priors_quick_writes_the_table_and_figures(tmp_path):
 def test_study_clustering_quick_scores_both_pipelines(tmp_path):
     pytest.importorskip("umap", reason="umap-learn is an optional extra ([umap])")
     assert main(["study", "clustering", "--quick", "--out", str(tmp_path), "--option",
-                 "cluster_all=true", "--option", "gmm_restarts=2"]) == 0
+                 "cluster_all=true", "--option", "gmm_restarts=2", "--option",
+                 "umap_runs=2"]) == 0
     records = _records(tmp_path / "clustering_digits.json")
     assert {r["pipeline"] for r in records} == {"ae+kmeans", "ae+umap+gmm"}
     for r in records:
@@ -38,6 +39,7 @@ def test_study_clustering_quick_scores_both_pipelines(tmp_path):
         assert r["n_clustered"] == 600 and 0 <= r["accuracy_test_images"] <= 1   # 300 + 300
         assert "N2D protocol" in r["protocol"]
     assert [r["gmm_restarts"] for r in records] == [None, 2]
+    assert [r["umap_runs"] for r in records] == [None, 2]
     assert (tmp_path / "figures" / "confusion-digits.png").is_file()
 
 
