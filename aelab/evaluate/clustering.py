@@ -132,6 +132,9 @@ def cluster(z: Any, n_clusters: int, *, method: str = "kmeans", seed: int = 0,
         raise ConfigError(f"n_init must be a whole number of restarts >= 1; got {n_init!r}.")
     if not isinstance(umap_runs, int) or isinstance(umap_runs, bool) or umap_runs < 1:
         raise ConfigError(f"umap_runs must be a whole number >= 1; got {umap_runs!r}.")
+    if umap_runs > 1 and umap_components is None:
+        raise ConfigError(f"umap_runs={umap_runs} votes over UMAP embeddings, but "
+                          "umap_components is not set; set it, or leave umap_runs at 1.")
     if method not in METHODS:
         raise ConfigError(f"clustering method {method!r} is not known; use one of "
                           f"{', '.join(METHODS)}.")

@@ -118,3 +118,5 @@ def test_umap_runs_vote_and_reject_nonsense(blobs):
     assert cluster_scores(y, labels)["accuracy"] == 1.0
     with pytest.raises(ConfigError, match="umap_runs must be a whole number"):
         cluster(z, 4, umap_components=2, umap_runs=0)
+    with pytest.raises(ConfigError, match="umap_components is not set"):
+        cluster(z, 4, umap_runs=3)
