@@ -98,6 +98,7 @@ def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seed
                             callbacks=callbacks, corrupt=jitter)
         z = encode(model, arrays["x_eval"])
         train_seconds = run_train_seconds(run_dir)     # also right for a reused run
+        resumed_after = run_resumed_after(run_dir)
         y, n_test = arrays["y_eval"], arrays["n_eval_test"]
         for pipeline, options in PIPELINES.items():
             t0 = time.perf_counter()
@@ -113,7 +114,7 @@ def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seed
                             "accuracy_test_images": test_accuracy, "n_clustered": len(y),
                             "gmm_restarts": restarts, "umap_runs": runs,
                             "epochs": run_train["epochs"],
-                            "resumed_after_epoch": run_resumed_after(run_dir),
+                            "resumed_after_epoch": resumed_after,
                             "n_train": len(arrays["x_train"]),
                             "train_seconds": None if train_seconds is None
                             else round(train_seconds, 1),
