@@ -142,15 +142,32 @@ def cluster(z: Any, n_clusters: int, *, method: str = "kmeans", seed: int = 0,
     if not np.isfinite(z).all():
         raise DataError("the codes contain NaN or inf; the model's training diverged.")
     if umap_components is not None and umap_runs > 1:
-        return consensus([cluster(z, n_clusters, method=method, seed=seed + 1000 * r,
-                                  umap_components=umap_components, n_init=n_init)
-                          for r in range(umap_runs)])
+        return consensus(cluster_runs(z, n_clusters, method=method, seed=seed,
+                                      umap_components=umap_components, n_init=n_init,
+                                      runs=umap_runs))
     if umap_components is not None:
         z = umap_embed(z, umap_components, seed=seed).astype(np.float64)
     if method == "kmeans":
         return KMeans(n_clusters, n_init=n_init or 10, random_state=seed).fit_predict(z)
     return GaussianMixture(n_clusters, covariance_type="full", n_init=n_init or 1,
                            random_state=seed).fit(z).predict(z)
+
+
+def cluster_runs(z: Any, n_clusters: int, *, method: str = "gmm", seed: int = 0,
+                 umap_components: int = 10, n_init: int | None = None, runs: int = 5
+                 ) -> list[np.ndarray]:
+    """The `runs` labelings that `cluster(..., umap_runs=runs)` votes over: UMAP with
+    `umap_components` dimensions, then `method`, with seeds `seed`, `seed` + 1000, ...
+
+    Score them one by one to see how far a single UMAP + mixture run can land from another
+    on the same codes; pass them to `consensus` for the vote."""
+    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
+        raise ConfigError(f"runs must be a whole number >= 1; got {runs!r}.")
+    if umap_components is None:
+        raise ConfigError("cluster_runs repeats UMAP embeddings; set umap_components "
+                          "(N2D uses as many as there are clusters).")
+    return [cluster(z, n_clusters, method=method, seed=seed + 1000 * r,
+                    umap_components=umap_components, n_init=n_init) for r in range(runs)]
 
 
 def kmeans_scores(z: Any, y: Any, n_clusters: int | None = None, *, seed: int = 0
@@ -160,5 +177,5 @@ def kmeans_scores(z: Any, y: Any, n_clusters: int | None = None, *, seed: int = 
     return cluster_scores(y, cluster(z, n_clusters or len(np.unique(y)), seed=seed))
 
 
-__all__ = ["METHODS", "cluster", "cluster_scores", "consensus", "kmeans_scores", "match_clusters",
-           "matched_confusion", "umap_embed"]
+__all__ = ["METHODS", "cluster", "cluster_runs", "cluster_scores", "consensus", "kmeans_scores",
+           "match_clusters", "matched_confusion", "umap_embed"]

@@ -32,7 +32,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..errors import ConfigError
-from ..evaluate.clustering import cluster, cluster_scores, matched_confusion
+from ..evaluate.clustering import (
+    cluster,
+    cluster_runs,
+    cluster_scores,
+    consensus,
+    matched_confusion,
+)
 from ..report import figures
 from ..report.page import write_html_page
 from . import STUDIES
@@ -104,15 +110,27 @@ def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seed
             t0 = time.perf_counter()
             restarts = gmm_restarts if options["method"] == "gmm" else None
             runs = umap_runs if options["umap_components"] else None
-            labels = cluster(z, len(np.unique(y)), seed=seed, n_init=restarts,
-                             umap_runs=runs or 1, **options)
+            spread = {"accuracy_runs_min": None, "accuracy_runs_median": None,
+                      "accuracy_runs_max": None}
+            if runs and runs > 1:
+                # Each run scored on its own before the vote: how far one run lands from
+                # another on the same codes.
+                labelings = cluster_runs(z, len(np.unique(y)), seed=seed, n_init=restarts,
+                                         runs=runs, **options)
+                labels = consensus(labelings)
+                accs = [cluster_scores(y, run)["accuracy"] for run in labelings]
+                spread = {"accuracy_runs_min": float(np.min(accs)),
+                          "accuracy_runs_median": float(np.median(accs)),
+                          "accuracy_runs_max": float(np.max(accs))}
+            else:
+                labels = cluster(z, len(np.unique(y)), seed=seed, n_init=restarts, **options)
             scores = cluster_scores(y, labels)
             # On the official test images alone (the same clustering, when it covers more).
             test_accuracy = scores["accuracy"] if n_test == len(y) else cluster_scores(
                 y[-n_test:], labels[-n_test:])["accuracy"]
             records.append({"dataset": dataset, "pipeline": pipeline, "seed": seed, **scores,
                             "accuracy_test_images": test_accuracy, "n_clustered": len(y),
-                            "gmm_restarts": restarts, "umap_runs": runs,
+                            "gmm_restarts": restarts, "umap_runs": runs, **spread,
                             "epochs": run_train["epochs"],
                             "resumed_after_epoch": resumed_after,
                             "n_train": len(arrays["x_train"]),
@@ -152,7 +170,9 @@ def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None
     training and test images together (N2D's protocol; the autoencoder still trains on the
     training split); `gmm_restarts` fits the mixture that many times from k-means starts and
     keeps the highest likelihood; `umap_runs` > 1 embeds and clusters that many times and
-    keeps the consensus (see `aelab.evaluate.clustering.consensus`). `restore_best` false
+    keeps the consensus (see `aelab.evaluate.clustering.consensus`); records then also give
+    the lowest, median and highest accuracy of the single runs (``accuracy_runs_*``), the
+    spread that one run would have drawn from. `restore_best` false
     keeps the last epoch's weights rather than the best-validation ones (N2D trains for a
     fixed budget and keeps the last). Writes
     ``clustering_<dataset>.json`` and ``index.html`` in `out_dir`."""

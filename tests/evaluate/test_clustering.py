@@ -9,6 +9,7 @@ import pytest
 from aelab.errors import ConfigError, DataError
 from aelab.evaluate.clustering import (
     cluster,
+    cluster_runs,
     cluster_scores,
     consensus,
     kmeans_scores,
@@ -120,3 +121,18 @@ def test_umap_runs_vote_and_reject_nonsense(blobs):
         cluster(z, 4, umap_components=2, umap_runs=0)
     with pytest.raises(ConfigError, match="umap_components is not set"):
         cluster(z, 4, umap_runs=3)
+
+
+def test_cluster_runs_are_the_labelings_that_cluster_votes_over(blobs):
+    pytest.importorskip("umap", reason="umap-learn is an optional extra ([umap])")
+    z, _ = blobs
+    runs = cluster_runs(z, 4, method="kmeans", seed=3, umap_components=2, runs=2)
+    assert len(runs) == 2
+    assert runs[1].tolist() == cluster(z, 4, method="kmeans", seed=1003,
+                                       umap_components=2).tolist()
+    assert consensus(runs).tolist() == cluster(z, 4, method="kmeans", seed=3,
+                                               umap_components=2, umap_runs=2).tolist()
+    with pytest.raises(ConfigError, match="runs must be a whole number"):
+        cluster_runs(z, 4, runs=0)
+    with pytest.raises(ConfigError, match="set umap_components"):
+        cluster_runs(z, 4, umap_components=None)

@@ -40,6 +40,10 @@ def test_study_clustering_quick_scores_both_pipelines(tmp_path):
         assert "N2D protocol" in r["protocol"]
     assert [r["gmm_restarts"] for r in records] == [None, 2]
     assert [r["umap_runs"] for r in records] == [None, 2]
+    kmeans, voted = records
+    assert kmeans["accuracy_runs_min"] is None and kmeans["accuracy_runs_max"] is None
+    assert (0 <= voted["accuracy_runs_min"] <= voted["accuracy_runs_median"]
+            <= voted["accuracy_runs_max"] <= 1)
     assert (tmp_path / "figures" / "confusion-digits.png").is_file()
 
 
