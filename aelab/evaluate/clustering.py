@@ -141,7 +141,7 @@ def cluster(z: Any, n_clusters: int, *, method: str = "kmeans", seed: int = 0,
     z = np.asarray(z, dtype=np.float64).reshape(len(z), -1)
     if not np.isfinite(z).all():
         raise DataError("the codes contain NaN or inf; the model's training diverged.")
-    if umap_components is not None and umap_runs > 1:
+    if umap_runs > 1:                       # umap_components is set (checked above)
         return consensus(cluster_runs(z, n_clusters, method=method, seed=seed,
                                       umap_components=umap_components, n_init=n_init,
                                       runs=umap_runs))
