@@ -4,7 +4,9 @@ mixture, swiss roll -- and a 3-D VAE, scored by k-means clustering of the codes.
 
 Per dataset: a table (k-means accuracy after Hungarian matching, NMI, ARI), 3-D scatters of
 the test codes coloured by class beside the prior's samples, 2-D projections, and images
-decoded along straight walks over the swiss roll. On the first dataset also a sigma sweep (at
+decoded along straight walks over the swiss roll; beside them, k-means on 3 principal
+components and on the raw pixels of the same images (``baselines`` in the result file), the
+floor that the codes should lift. On the first dataset also a sigma sweep (at
 lambda 10) and a lambda sweep (at sigma 1) of the swiss-roll prior.
 
 Protocol: train on `limit` training images (10 % held out for early stopping), cluster the
@@ -246,6 +248,22 @@ def score_codes(z: np.ndarray, y: np.ndarray, seed: int) -> dict[str, float]:
     return {"kmeans_accuracy": scores["accuracy"], "nmi": scores["nmi"], "ari": scores["ari"]}
 
 
+def baseline_records(arrays: dict, seed: int, dim: int = 3) -> list[dict]:
+    """k-means on the same images without an autoencoder, the floor a prior must lift:
+    `dim` principal components fitted on the training images, and the raw pixels."""
+    from sklearn.decomposition import PCA
+
+    def flat(x: np.ndarray) -> np.ndarray:
+        return x.reshape(len(x), -1).astype(np.float32) / 255.0
+
+    pca = PCA(dim, svd_solver="covariance_eigh", random_state=seed).fit(
+        flat(arrays["x_train"]))
+    features = {"pca": pca.transform(flat(arrays["x_eval"])), "pixels": flat(arrays["x_eval"])}
+    return [{"baseline": name, "seed": seed, "dim": z.shape[1],
+             **score_codes(z, arrays["y_eval"], seed), "protocol": arrays["protocol"]}
+            for name, z in features.items()]
+
+
 def codes_figure(panels: list[tuple[str, np.ndarray, np.ndarray, Any]]) -> Figure:
     """One row per run: test codes (3-D), prior samples (3-D), then the three 2-D
     projections of the codes. `panels` = [(title, codes, labels, prior or None)]."""
@@ -317,18 +335,20 @@ def _summary(records: list[dict], dataset: str) -> list[dict]:
 
 def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, train: dict,
                 seeds: tuple[int, ...], augment: dict | None, losses: dict | None = None,
-                callbacks=()) -> tuple[list[dict], list[dict], list[tuple[str, list]]]:
+                callbacks=()) -> tuple[list[dict], list[dict], list[dict], list[tuple[str, list]]]:
     """The prior comparison on one dataset, one training per prior and seed: records,
-    summary over seeds and report sections (figures from the first seed)."""
+    summary over seeds, the baselines without an autoencoder (`baseline_records`) and report
+    sections (figures from the first seed)."""
     model_cfg = ITL_MODEL if not quick else {**ITL_MODEL, "hidden": [32, 16]}
     vae_cfg = VAE_MODEL if not quick else {**VAE_MODEL, "hidden": [32, 16]}
     jitter = affine_jitter(augment)
     losses = losses or PRIOR_LOSSES
     runs = [(name, model_cfg, {"name": "bce", **loss}) for name, loss in losses.items()]
     runs.append(("vae", vae_cfg, {"name": "bce"}))
-    records, panels, models = [], [], {}
+    records, baselines, panels, models = [], [], [], {}
     for seed in seeds:
         arrays = study_arrays(dataset, limit=limit, seed=seed, quick=quick)
+        baselines += [{"dataset": dataset, **r} for r in baseline_records(arrays, seed)]
         for name, mcfg, loss in runs:
             model = train_model(out / "runs" / dataset / f"{name}-seed{seed}", mcfg, loss,
                                 {**train, "seed": seed}, arrays, callbacks=callbacks,
@@ -352,10 +372,12 @@ def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, trai
         losses["swiss_roll"])), fig_dir / f"swiss-roll-walk-{dataset}.png")
     sections = [(f"{dataset}: k-means on 3-D codes, over seeds {list(seeds)}",
                  [records[0]["protocol"], summary, records]),
+                (f"{dataset}: k-means without an autoencoder (3 principal components of the "
+                 "training images; raw pixels), the floor the codes should beat", [baselines]),
                 (f"{dataset}: codes and priors (seed {seeds[0]})", [codes_png]),
                 (f"{dataset}: decoded along the swiss roll (row 1 along, row 2 across)",
                  [walk_png])]
-    return records, summary, sections
+    return records, summary, baselines, sections
 
 
 def run_sweeps(out: Path, dataset: str, *, quick: bool, limit: int | None, train: dict,
@@ -419,10 +441,11 @@ def priors(out_dir: Path, *, quick: bool = False, dataset: str | None = None, pr
         "N(0, 1) 45.19 %, mixture 44.24 %, swiss roll 42 %."])]
     for i, name in enumerate(names):
         if not sweeps_only:
-            records, summary, secs = run_dataset(out_dir, name, quick=quick, limit=limit,
+            records, summary, baselines, secs = run_dataset(out_dir, name, quick=quick, limit=limit,
                                                  train=train, seeds=seeds, augment=augment,
                                                  losses=losses, callbacks=callbacks)
-            write_result(out_dir / f"priors_{name}.json", "priors", records, summary=summary)
+            write_result(out_dir / f"priors_{name}.json", "priors", records, summary=summary,
+                         baselines=baselines)
             sections += secs
         if (sweeps and i == 0) or sweeps_only:
             sweep_records, secs = run_sweeps(out_dir, name, quick=quick, limit=limit,

@@ -21,6 +21,9 @@ def test_study_priors_quick_writes_the_table_and_figures(tmp_path):
     assert [r["prior"] for r in records] == ["none", "gaussian", "gmm", "swiss_roll", "vae"]
     for r in records:
         assert r["dim"] == 3 and 0 <= r["kmeans_accuracy"] <= 1 and r["protocol"]
+    baselines = json.loads((tmp_path / "priors_digits.json").read_text())["baselines"]
+    assert [(b["baseline"], b["dim"]) for b in baselines] == [("pca", 3), ("pixels", 64)]
+    assert all(0 <= b["kmeans_accuracy"] <= 1 and b["protocol"] for b in baselines)
     assert {r["sweep"] for r in _records(tmp_path / "priors_sweeps_digits.json")} == {
         "sigma", "lambda"}
     assert (tmp_path / "figures" / "swiss-roll-walk-digits.png").is_file()
@@ -182,3 +185,29 @@ def test_study_clustering_rejects_zero_gmm_restarts_naming_the_option(tmp_path):
 
     with pytest.raises(ConfigError, match="gmm_restarts must be a whole number >= 1"):
         clustering(tmp_path, quick=True, gmm_restarts=0)
+
+
+def test_baselines_score_pca_and_pixels_of_the_evaluation_images():
+    import numpy as np
+
+    from aelab.studies.priors import baseline_records
+
+    # Three classes, each a bright 3x3 patch at its own place: both baselines separate them
+    # perfectly, and PCA is fitted on the training images, not on the evaluated ones.
+    rng = np.random.default_rng(0)
+
+    def images(labels):
+        x = rng.integers(0, 30, (len(labels), 1, 8, 8)).astype(np.uint8)
+        for i, c in enumerate(labels):
+            x[i, 0, 2 * c:2 * c + 3, 2 * c:2 * c + 3] = 250
+        return x
+
+    y_eval = np.repeat([0, 1, 2], 20)
+    arrays = {"x_train": images(np.repeat([0, 1, 2], 30)), "x_eval": images(y_eval),
+              "y_eval": y_eval, "protocol": "toy"}
+    records = baseline_records(arrays, seed=0, dim=2)
+    assert [(r["baseline"], r["dim"], r["kmeans_accuracy"]) for r in records] == [
+        ("pca", 2, 1.0), ("pixels", 64, 1.0)]
+    # Labels that the images do not show cannot be clustered: about chance.
+    arrays["y_eval"] = rng.permutation(y_eval)
+    assert all(r["kmeans_accuracy"] < 0.7 for r in baseline_records(arrays, seed=0, dim=2))
