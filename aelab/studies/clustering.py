@@ -56,6 +56,8 @@ N2D_MODEL = {"name": "dense", "latent_dim": 10, "hidden": [500, 500, 2000],
              "activation": "relu"}
 PIPELINES = {"ae+kmeans": {"method": "kmeans", "umap_components": None},
              "ae+umap+gmm": {"method": "gmm", "umap_components": 10}}
+# Opt-in baseline: the same UMAP + mixture on the raw pixels, what the autoencoder adds.
+PIXELS = "pixels+umap+gmm"
 PUBLISHED = ("Published on 10-D codes: autoencoder + k-means 88 % and DEC 91 % on MNIST "
              "(DEC-keras), IDEC 88.1 %, N2D (autoencoder + UMAP + Gaussian mixture) 97.9 % on "
              "MNIST and 67.2 % on Fashion-MNIST, all clustering the full 70000 images after "
@@ -79,6 +81,40 @@ def confusion_figure(confusion: np.ndarray, class_names, title: str) -> Figure:
     return fig
 
 
+def score_pipeline(x: np.ndarray, y: np.ndarray, n_test: int, *, seed: int, method: str,
+                   umap_components: int | None, gmm_restarts: int = 1,
+                   umap_runs: int = 1) -> tuple[np.ndarray, dict]:
+    """Cluster features `x` of the images labelled `y` and score the clustering: labels and
+    the record fields (scores, the score on the last `n_test` images -- the official test
+    images -- and, with `umap_runs` > 1, the spread of the single runs before the vote)."""
+    t0 = time.perf_counter()
+    restarts = gmm_restarts if method == "gmm" else None
+    runs = umap_runs if umap_components else None
+    spread = {"accuracy_runs_min": None, "accuracy_runs_median": None,
+              "accuracy_runs_max": None}
+    k = len(np.unique(y))
+    if runs and runs > 1:
+        # Each run scored on its own before the vote: how far one run lands from another
+        # on the same features.
+        labelings = cluster_runs(x, k, seed=seed, n_init=restarts, runs=runs, method=method,
+                                 umap_components=umap_components)
+        labels = consensus(labelings)
+        accs = [cluster_scores(y, run)["accuracy"] for run in labelings]
+        spread = {"accuracy_runs_min": float(np.min(accs)),
+                  "accuracy_runs_median": float(np.median(accs)),
+                  "accuracy_runs_max": float(np.max(accs))}
+    else:
+        labels = cluster(x, k, seed=seed, n_init=restarts, method=method,
+                         umap_components=umap_components)
+    scores = cluster_scores(y, labels)
+    # On the official test images alone (the same clustering, when it covers more).
+    test_accuracy = scores["accuracy"] if n_test == len(y) else cluster_scores(
+        y[-n_test:], labels[-n_test:])["accuracy"]
+    return labels, {**scores, "accuracy_test_images": test_accuracy, "gmm_restarts": restarts,
+                    "umap_runs": runs, **spread,
+                    "cluster_seconds": round(time.perf_counter() - t0, 1)}
+
+
 def epochs_for(n_train: int, batch_size: int, epochs: int, min_steps: int) -> int:
     """`epochs`, or more where that many epochs over `n_train` images would take fewer than
     `min_steps` optimizer steps."""
@@ -89,7 +125,7 @@ def epochs_for(n_train: int, batch_size: int, epochs: int, min_steps: int) -> in
 def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seeds,
                 train: dict, min_steps: int = 0, augment: dict | None = None,
                 cluster_all: bool = False, gmm_restarts: int = 1, umap_runs: int = 1,
-                callbacks=()) -> tuple[list[dict], list]:
+                pixels: bool = False, callbacks=()) -> tuple[list[dict], list]:
     records, best = [], None
     model_cfg = N2D_MODEL if not quick else {**N2D_MODEL, "hidden": [32, 32, 64]}
     jitter = affine_jitter(augment)
@@ -106,44 +142,28 @@ def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seed
         train_seconds = run_train_seconds(run_dir)     # also right for a reused run
         resumed_after = run_resumed_after(run_dir)
         y, n_test = arrays["y_eval"], arrays["n_eval_test"]
-        for pipeline, options in PIPELINES.items():
-            t0 = time.perf_counter()
-            restarts = gmm_restarts if options["method"] == "gmm" else None
-            runs = umap_runs if options["umap_components"] else None
-            spread = {"accuracy_runs_min": None, "accuracy_runs_median": None,
-                      "accuracy_runs_max": None}
-            if runs and runs > 1:
-                # Each run scored on its own before the vote: how far one run lands from
-                # another on the same codes.
-                labelings = cluster_runs(z, len(np.unique(y)), seed=seed, n_init=restarts,
-                                         runs=runs, **options)
-                labels = consensus(labelings)
-                accs = [cluster_scores(y, run)["accuracy"] for run in labelings]
-                spread = {"accuracy_runs_min": float(np.min(accs)),
-                          "accuracy_runs_median": float(np.median(accs)),
-                          "accuracy_runs_max": float(np.max(accs))}
-            else:
-                labels = cluster(z, len(np.unique(y)), seed=seed, n_init=restarts, **options)
-            scores = cluster_scores(y, labels)
-            # On the official test images alone (the same clustering, when it covers more).
-            test_accuracy = scores["accuracy"] if n_test == len(y) else cluster_scores(
-                y[-n_test:], labels[-n_test:])["accuracy"]
+        features = {pipeline: z for pipeline in PIPELINES}
+        if pixels:
+            features[PIXELS] = arrays["x_eval"].reshape(len(y), -1).astype(np.float32) / 255
+        for pipeline, x in features.items():
+            options = PIPELINES.get(pipeline, PIPELINES["ae+umap+gmm"])
+            labels, scores = score_pipeline(x, y, n_test, seed=seed, gmm_restarts=gmm_restarts,
+                                            umap_runs=umap_runs, **options)
+            trained = pipeline != PIXELS
             records.append({"dataset": dataset, "pipeline": pipeline, "seed": seed, **scores,
-                            "accuracy_test_images": test_accuracy, "n_clustered": len(y),
-                            "gmm_restarts": restarts, "umap_runs": runs, **spread,
-                            "epochs": run_train["epochs"],
-                            "resumed_after_epoch": resumed_after,
-                            "n_train": len(arrays["x_train"]),
-                            "train_seconds": None if train_seconds is None
+                            "n_clustered": len(y),
+                            "epochs": run_train["epochs"] if trained else None,
+                            "resumed_after_epoch": resumed_after if trained else None,
+                            "n_train": len(arrays["x_train"]) if trained else None,
+                            "train_seconds": None if train_seconds is None or not trained
                             else round(train_seconds, 1),
-                            "cluster_seconds": round(time.perf_counter() - t0, 1),
-                            "augment": repr(jitter) if jitter else None,
+                            "augment": repr(jitter) if jitter and trained else None,
                             "protocol": arrays["protocol"]})
             if pipeline == "ae+umap+gmm" and (best is None or scores["accuracy"] > best[0]):
                 best = (scores["accuracy"], matched_confusion(y, labels), seed,
                         arrays["class_names"])
     summary = []
-    for pipeline in PIPELINES:
+    for pipeline in dict.fromkeys(r["pipeline"] for r in records):
         rows = [r for r in records if r["pipeline"] == pipeline]
         summary.append({"dataset": dataset, "pipeline": pipeline, "seeds": len(rows),
                         **{f"{k}_mean": float(np.mean([r[k] for r in rows]))
@@ -163,7 +183,8 @@ def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None
                seeds: tuple[int, ...] = (0, 1, 2), limit: int | None = None,
                epochs: int = 30, min_steps: int = 6000, batch_size: int = 256,
                augment: dict | str | None = None, cluster_all: bool = False,
-               gmm_restarts: int = 1, umap_runs: int = 1, restore_best: bool = True) -> Path:
+               gmm_restarts: int = 1, umap_runs: int = 1, restore_best: bool = True,
+               pixels: bool = False) -> Path:
     """Autoencoder + UMAP + Gaussian mixture on 10-D codes, over seeds; see the module
     docstring. `augment` is an affine jitter of the training inputs ({rotate, scale,
     shift}, see `_augment.py`; "none" or unset: none). `cluster_all` clusters and scores the
@@ -174,7 +195,9 @@ def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None
     the lowest, median and highest accuracy of the single runs (``accuracy_runs_*``), the
     spread that one run would have drawn from. `restore_best` false
     keeps the last epoch's weights rather than the best-validation ones (N2D trains for a
-    fixed budget and keeps the last). Writes
+    fixed budget and keeps the last). `pixels` also runs UMAP + mixture (same runs and
+    restarts) on the raw pixels, pipeline ``pixels+umap+gmm``: what the autoencoder adds.
+    Writes
     ``clustering_<dataset>.json`` and ``index.html`` in `out_dir`."""
     if not isinstance(gmm_restarts, int) or isinstance(gmm_restarts, bool) or gmm_restarts < 1:
         raise ConfigError(f"gmm_restarts must be a whole number >= 1 (fits of the Gaussian "
@@ -187,6 +210,9 @@ def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None
                           f"vote over); got {umap_runs!r}.")
     if not isinstance(restore_best, bool):
         raise ConfigError(f"restore_best must be true or false; got {restore_best!r}.")
+    if not isinstance(pixels, bool):
+        raise ConfigError(f"pixels must be true or false (also cluster the raw pixels); got "
+                          f"{pixels!r}.")
     train = {"epochs": 1 if quick else epochs, "batch_size": batch_size, "lr": 1e-3}
     if not restore_best:            # only when set, so runs from before the option are reused
         train["restore_best"] = False
@@ -197,7 +223,8 @@ def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None
         f"{'' if limit is None else f' up to {limit}'}, seeds {list(seeds)}, input "
         f"augmentation {json.dumps(augment)}; pipelines {json.dumps(PIPELINES)}. UMAP: 20 "
         f"neighbours, min_dist 0; Gaussian mixture: best of {gmm_restarts} fit(s); consensus of "
-        f"{umap_runs} UMAP + mixture run(s). Clustered: "
+        f"{umap_runs} UMAP + mixture run(s)"
+        f"{'; the same on the raw pixels (pixels+umap+gmm)' if pixels else ''}. Clustered: "
         f"{'all training and test images (N2D protocol)' if cluster_all else 'test images'}.",
         PUBLISHED])]
     for name in names:
@@ -205,7 +232,7 @@ def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None
                                     seeds=seeds, train=train, augment=augment,
                                     min_steps=0 if quick else min_steps,
                                     cluster_all=cluster_all, gmm_restarts=gmm_restarts,
-                                    umap_runs=umap_runs,
+                                    umap_runs=umap_runs, pixels=pixels,
                                     callbacks=callbacks)
         write_result(out_dir / f"clustering_{name}.json", "clustering", records)
         sections += secs

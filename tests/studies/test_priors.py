@@ -53,6 +53,35 @@ def test_study_clustering_quick_scores_both_pipelines(tmp_path):
     assert (tmp_path / "figures" / "confusion-digits.png").is_file()
 
 
+def test_study_clustering_pixels_baseline_clusters_the_raw_pixels(tmp_path):
+    pytest.importorskip("umap", reason="umap-learn is an optional extra ([umap])")
+    import numpy as np
+
+    from aelab.evaluate.clustering import cluster, cluster_scores
+    from aelab.studies.priors import study_arrays
+
+    assert main(["study", "clustering", "--quick", "--out", str(tmp_path), "--option",
+                 "pixels=true"]) == 0
+    records = _records(tmp_path / "clustering_digits.json")
+    assert [r["pipeline"] for r in records] == ["ae+kmeans", "ae+umap+gmm", "pixels+umap+gmm"]
+    assert len({tuple(r) for r in records}) == 1           # the same keys in every record
+    baseline = records[-1]
+    assert baseline["n_train"] is None and baseline["epochs"] is None
+    # The same clustering, done directly on the pixels the study clusters.
+    arrays = study_arrays("digits", limit=400, seed=0, quick=True)
+    x = arrays["x_eval"].reshape(len(arrays["y_eval"]), -1).astype(np.float32) / 255
+    direct = cluster(x, 10, seed=0, method="gmm", umap_components=10, n_init=1)
+    assert baseline["accuracy"] == cluster_scores(arrays["y_eval"], direct)["accuracy"]
+
+
+def test_study_clustering_rejects_a_pixels_option_that_is_not_a_boolean(tmp_path):
+    from aelab.errors import ConfigError
+    from aelab.studies.clustering import clustering
+
+    with pytest.raises(ConfigError, match="pixels must be true or false .*; got 1"):
+        clustering(tmp_path, quick=True, pixels=1)
+
+
 def _tiny_arrays():
     import numpy as np
 
