@@ -45,6 +45,11 @@ def train_ae(out_dir: Path, name: str, *, dataset: str, model: dict, epochs: int
     return run, net, metrics
 
 
+def flat_pixels(x_uint8: np.ndarray) -> np.ndarray:
+    """Images (N, ...) of uint8 as rows of float32 pixels in [0, 1]: shape (N, pixels)."""
+    return x_uint8.reshape(len(x_uint8), -1).astype(np.float32) / 255.0
+
+
 def per_image_sse(x_uint8: np.ndarray, x_rec: np.ndarray) -> np.ndarray:
     """Sum of squared errors of each image, pixels in [0, 1]: shape (N,)."""
     x = x_uint8.reshape(len(x_uint8), -1).astype(np.float64) / 255.0

@@ -43,6 +43,7 @@ from ..report import figures
 from ..report.page import write_html_page
 from . import STUDIES
 from ._augment import affine_jitter
+from ._shared import flat_pixels
 from .priors import (
     encode,
     run_resumed_after,
@@ -144,7 +145,7 @@ def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seed
         y, n_test = arrays["y_eval"], arrays["n_eval_test"]
         features = {pipeline: z for pipeline in PIPELINES}
         if pixels:
-            features[PIXELS] = arrays["x_eval"].reshape(len(y), -1).astype(np.float32) / 255
+            features[PIXELS] = flat_pixels(arrays["x_eval"])
         for pipeline, x in features.items():
             options = PIPELINES.get(pipeline, PIPELINES["ae+umap+gmm"])
             labels, scores = score_pipeline(x, y, n_test, seed=seed, gmm_restarts=gmm_restarts,

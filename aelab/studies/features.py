@@ -41,6 +41,7 @@ from ..models.classifier import create_classifier
 from ..train import Batches, fit, resolve_device, seed_everything, write_json
 from ..train.classify import predict, train_classifier
 from . import STUDIES
+from ._shared import flat_pixels
 from .features_report import write_report
 from .out_of_distribution import study_results
 
@@ -246,15 +247,14 @@ def _compute(kind, fold, p, data, tr, te, out_dir, progress) -> tuple[list, dict
     if kind == "cnn":
         y_pred, extra = _cnn(p, data, fold, x_tr, y_tr, x_te, out_dir, progress)
         return [_result(None, "cnn", y_te, y_pred)], extra
-    flat = lambda x: x.reshape(len(x), -1).astype(np.float32) / 255.0  # noqa: E731
     if kind == "pixels":
-        z = {x_tr.shape[1] * x_tr.shape[2] * x_tr.shape[3]: (flat(x_tr), flat(x_te))}
+        z = {x_tr.shape[1] * x_tr.shape[2] * x_tr.shape[3]: (flat_pixels(x_tr), flat_pixels(x_te))}
         extra = {}
     elif kind == "pca":
         from sklearn.decomposition import PCA
 
-        pca = PCA(n_components=max(p["dims"]), random_state=p["seed"]).fit(flat(x_tr))
-        c_tr, c_te = pca.transform(flat(x_tr)), pca.transform(flat(x_te))
+        pca = PCA(n_components=max(p["dims"]), random_state=p["seed"]).fit(flat_pixels(x_tr))
+        c_tr, c_te = pca.transform(flat_pixels(x_tr)), pca.transform(flat_pixels(x_te))
         z = {d: (c_tr[:, :d], c_te[:, :d]) for d in p["dims"]}
         extra = {"explained_variance": {d: float(pca.explained_variance_ratio_[:d].sum())
                                         for d in p["dims"]}}

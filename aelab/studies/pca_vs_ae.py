@@ -24,6 +24,7 @@ from ..report.page import write_html_page
 from . import STUDIES
 from ._shared import (
     ae_reconstruct,
+    flat_pixels,
     one_per_class,
     per_image_sse,
     rows_figure,
@@ -95,7 +96,7 @@ def pca_vs_ae(out_dir: Path, *, quick: bool = False, dataset: str | None = None,
                           for c in range(len(data.class_names)) if (y_test == c).any()]
             recs[method, dim] = x_rec
     variance = PCA(min(len(x_train), n_pixels), svd_solver="full").fit(
-        x_train.reshape(len(x_train), -1).astype(np.float32) / 255.0).explained_variance_ratio_
+        flat_pixels(x_train)).explained_variance_ratio_
     command = study_command("pca-vs-ae", dataset, quick, opts, base)
     write_results(out_dir, study="pca-vs-ae", dataset=name, command=command,
                   settings=opts | {"n_train": len(x_train), "n_test": len(x_test)},
@@ -116,9 +117,8 @@ def _training_subset(data, limit: int | None, seed: int) -> np.ndarray:
 
 
 def _pca(x_train: np.ndarray, x_test: np.ndarray, dim: int) -> np.ndarray:
-    flat = lambda a: a.reshape(len(a), -1).astype(np.float32) / 255.0  # noqa: E731
-    pca = PCA(dim, svd_solver="covariance_eigh").fit(flat(x_train))
-    rec = pca.inverse_transform(pca.transform(flat(x_test)))
+    pca = PCA(dim, svd_solver="covariance_eigh").fit(flat_pixels(x_train))
+    rec = pca.inverse_transform(pca.transform(flat_pixels(x_test)))
     return rec.reshape(x_test.shape)    # not clipped: PCA's own reconstruction, as published
 
 

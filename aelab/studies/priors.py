@@ -43,6 +43,7 @@ from ..report.page import write_html_page
 from ..train import Batches, fit, resolve_device, seed_everything, write_json
 from . import STUDIES
 from ._augment import affine_jitter
+from ._shared import flat_pixels
 
 log = logging.getLogger(__name__)
 
@@ -253,12 +254,9 @@ def baseline_records(arrays: dict, seed: int, dim: int = 3) -> list[dict]:
     `dim` principal components fitted on the training images, and the raw pixels."""
     from sklearn.decomposition import PCA
 
-    def flat(x: np.ndarray) -> np.ndarray:
-        return x.reshape(len(x), -1).astype(np.float32) / 255.0
-
-    pca = PCA(dim, svd_solver="covariance_eigh", random_state=seed).fit(
-        flat(arrays["x_train"]))
-    features = {"pca": pca.transform(flat(arrays["x_eval"])), "pixels": flat(arrays["x_eval"])}
+    pixels = flat_pixels(arrays["x_eval"])
+    pca = PCA(dim, svd_solver="covariance_eigh").fit(flat_pixels(arrays["x_train"]))
+    features = {"pca": pca.transform(pixels), "pixels": pixels}
     return [{"baseline": name, "seed": seed, "dim": z.shape[1],
              **score_codes(z, arrays["y_eval"], seed), "protocol": arrays["protocol"]}
             for name, z in features.items()]
@@ -441,9 +439,9 @@ def priors(out_dir: Path, *, quick: bool = False, dataset: str | None = None, pr
         "N(0, 1) 45.19 %, mixture 44.24 %, swiss roll 42 %."])]
     for i, name in enumerate(names):
         if not sweeps_only:
-            records, summary, baselines, secs = run_dataset(out_dir, name, quick=quick, limit=limit,
-                                                 train=train, seeds=seeds, augment=augment,
-                                                 losses=losses, callbacks=callbacks)
+            records, summary, baselines, secs = run_dataset(
+                out_dir, name, quick=quick, limit=limit, train=train, seeds=seeds,
+                augment=augment, losses=losses, callbacks=callbacks)
             write_result(out_dir / f"priors_{name}.json", "priors", records, summary=summary,
                          baselines=baselines)
             sections += secs

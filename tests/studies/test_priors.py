@@ -222,7 +222,7 @@ def test_baselines_score_pca_and_pixels_of_the_evaluation_images():
     from aelab.studies.priors import baseline_records
 
     # Three classes, each a bright 3x3 patch at its own place: both baselines separate them
-    # perfectly, and PCA is fitted on the training images, not on the evaluated ones.
+    # perfectly.
     rng = np.random.default_rng(0)
 
     def images(labels):
