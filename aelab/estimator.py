@@ -50,7 +50,7 @@ from .config import LossConfig, TrainConfig
 from .errors import DataError, NotFittedError
 from .losses import build_objective
 from .models import create_model
-from .train import Batches, fit, resolve_device
+from .train import Batches, fit, resolve_device, seeded
 
 
 class InputError(DataError, ValueError):
@@ -143,8 +143,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 f"model {self.model!r} needs images, but X is {layout} without input_shape, so "
                 f"each row is read as a flat vector of {shape[2]} values. Pass input_shape="
                 "(C, H, W), give X as (n, H, W) or (n, C, H, W), or use model='dense'.")
-        with torch.random.fork_rng(devices=[]):      # seed the init without touching global RNG
-            torch.manual_seed(seed)
+        with seeded(seed):      # seed the init without touching the global RNG
             net = create_model(self.model, input_shape=shape, latent_dim=self.latent_dim,
                                **options).to(device)
         objective = build_objective(loss_cfg, net)

@@ -32,6 +32,7 @@ from .errors import DataError
 from .models.classifier import create_classifier, load_classifier, save_classifier
 from .train import write_json
 from .train.classify import accuracy, train_classifier
+from .train.seed import seeded
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,9 @@ def judge_run(dataset: str, run_dir: str | Path | None = None, *, epochs: int = 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "metrics.json").unlink(missing_ok=True)   # a half-written judge is never cached
     write_json(run_dir / "config.json", settings)
-    model = create_classifier("cnn", data.image_shape, len(data.class_names),
-                              channels=list(channels), hidden=int(hidden))
+    with seeded(seed):
+        model = create_classifier("cnn", data.image_shape, len(data.class_names),
+                                  channels=list(channels), hidden=int(hidden))
     t0 = time.perf_counter()
     history = train_classifier(model, x, y, epochs=epochs, batch_size=batch_size, lr=lr,
                                seed=seed, device=device, shift=shift)

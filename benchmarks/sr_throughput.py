@@ -33,8 +33,10 @@ def _model(run: str | None):
 
     if run:
         return load_sr_run(run)[1]
-    torch.manual_seed(0)
-    return create_upscaler("espcn", scale=3).eval()
+    from aelab.train import seeded
+
+    with seeded(0):
+        return create_upscaler("espcn", scale=3).eval()
 
 
 def time_frames(model, *, tile, overlap, frames: int, rgb: bool) -> dict:

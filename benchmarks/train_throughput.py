@@ -39,7 +39,7 @@ from aelab.config import LossConfig, TrainConfig
 from aelab.data import load_dataset
 from aelab.losses import build_objective
 from aelab.models import create_model
-from aelab.train import Batches, fit
+from aelab.train import Batches, fit, seeded
 
 MODELS = {
     "dense": {"name": "dense", "latent_dim": 30, "hidden": [512, 256, 128]},
@@ -55,9 +55,9 @@ LOOPS = {
 
 
 def build(model_name: str, seed: int):
-    torch.manual_seed(seed)
     spec = dict(MODELS[model_name])
-    return create_model(spec.pop("name"), input_shape=(1, 28, 28), **spec)
+    with seeded(seed):
+        return create_model(spec.pop("name"), input_shape=(1, 28, 28), **spec)
 
 
 def time_aelab(model_name, x_uint8, batch_size, epochs, seed) -> float:

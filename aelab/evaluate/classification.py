@@ -85,13 +85,12 @@ def fit_predict(name: str, z_train: np.ndarray, y_train: np.ndarray, z_test: np.
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf = LogisticRegression(max_iter=logistic_max_iter).fit(z_train, y_train)
         return clf.predict(z_test)
-    import torch
-
     from ..models.classifier import create_classifier
     from ..train.classify import predict, train_classifier
+    from ..train.seed import seeded
 
-    torch.manual_seed(seed)     # the initial weights, so that a seeded run repeats exactly
-    model = create_classifier("mlp", (z_train.shape[1],), n_classes, **(mlp_kwargs or {}))
+    with seeded(seed):          # the initial weights, so that a seeded run repeats exactly
+        model = create_classifier("mlp", (z_train.shape[1],), n_classes, **(mlp_kwargs or {}))
     train_classifier(model, z_train, y_train, epochs=mlp_epochs, batch_size=128, lr=1e-3,
                      seed=seed, device=device)
     return predict(model, z_test)

@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from ..errors import ConfigError
 from ..models.espcn import create_upscaler, load_upscaler, save_upscaler
 from ..train.checkpoint import load_optimizer, save_optimizer
+from ..train.seed import seeded
 from .datasets import SRImage, load_images
 from .evaluate import score_image
 from .images import to_planes
@@ -187,14 +188,14 @@ def train_espcn(cfg: SRConfig, out_dir: str | Path, *, data_dir=None, images=Non
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     if images is None:
         images = load_images(cfg.train_data, data_dir=data_dir, progress=progress)
     train_images, val_images = split_train_val(images, cfg.val_images)
     sampler = PatchSampler(train_images, cfg)
-    model = create_upscaler("espcn", scale=cfg.scale, color=cfg.color,
-                            features=list(cfg.features), kernels=list(cfg.kernels))
+    with seeded(cfg.seed):
+        model = create_upscaler("espcn", scale=cfg.scale, color=cfg.color,
+                                features=list(cfg.features), kernels=list(cfg.kernels))
     if cfg.channels_last:       # before the optimizer, so its state gets the same layout
         model = model.to(memory_format=torch.channels_last)
     last = list(model.last_layer.parameters())

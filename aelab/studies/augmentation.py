@@ -43,7 +43,7 @@ from ..models import create_model
 from ..models.classifier import create_classifier
 from ..report.figures import image_grid, save_figure
 from ..report.page import write_html_page
-from ..train import Batches, fit, write_json
+from ..train import Batches, fit, seeded, write_json
 from ..train.classify import accuracy, train_classifier
 from . import STUDIES
 
@@ -134,9 +134,9 @@ def train_generator(x: np.ndarray, *, steps: int, seed: int, batch_size: int = 6
     """A dense VAE (latent 16) trained for about `steps` optimizer steps on uint8 images `x`
     (when that is less than an epoch, on a random subset of steps * batch_size images)."""
     x, _, epochs = _budget(x, None, steps, batch_size, seed)
-    torch.manual_seed(seed)
-    model = create_model(VAE["name"], input_shape=x.shape[1:],
-                         **{k: v for k, v in VAE.items() if k != "name"})
+    with seeded(seed):
+        model = create_model(VAE["name"], input_shape=x.shape[1:],
+                             **{k: v for k, v in VAE.items() if k != "name"})
     model.generator = torch.Generator().manual_seed(seed)
     batches = Batches(x, batch_size=batch_size, shuffle=True, seed=seed)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size,
@@ -151,8 +151,8 @@ def few_shot_accuracy(x: np.ndarray, y: np.ndarray, data, *, steps: int, seed: i
     """Test accuracy of a small CNN trained for about `steps` steps on (x, y) (on a random
     subset when that is less than an epoch)."""
     x, y, epochs = _budget(x, y, steps, batch_size, seed)
-    torch.manual_seed(seed)
-    model = create_classifier("cnn", data.image_shape, len(data.class_names), **SMALL_CNN)
+    with seeded(seed):
+        model = create_classifier("cnn", data.image_shape, len(data.class_names), **SMALL_CNN)
     train_classifier(model, x, y, epochs=epochs, batch_size=batch_size, lr=3e-3, seed=seed,
                      device="cpu", shift=shift)
     return accuracy(model, data.x_test, data.y_test)

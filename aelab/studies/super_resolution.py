@@ -29,7 +29,7 @@ from ..models.classifier import create_classifier
 from ..models.espcn import create_upscaler
 from ..report.figures import save_figure
 from ..report.page import write_html_page
-from ..train import Batches, fit
+from ..train import Batches, fit, seeded
 from ..train.classify import accuracy, train_classifier
 from . import STUDIES
 from ._shared import one_per_class, rows_figure, study_command, write_results
@@ -54,9 +54,9 @@ def train_espcn_arrays(x_hr: torch.Tensor, scale: int, *, epochs: int, batch_siz
                        lr: float = 1e-3, seed: int = 0) -> torch.nn.Module:
     """An ESPCN (grey) fit on whole small images: LR = shrink(HR). The border padding is the
     same in training and use, so no interior crop is needed here."""
-    torch.manual_seed(seed)
-    # replicate: digits shrunk to 4x4 are smaller than the mirror padding's 4-pixel margin
-    model = create_upscaler("espcn", scale=scale, color="grey", padding="replicate")
+    with seeded(seed):
+        # replicate: digits shrunk to 4x4 are smaller than the mirror padding's 4-pixel margin
+        model = create_upscaler("espcn", scale=scale, color="grey", padding="replicate")
     x_lr = shrink(x_hr, scale)
     last = list(model.last_layer.parameters())
     rest = [p for p in model.parameters() if all(p is not q for q in last)]
@@ -86,8 +86,8 @@ def upscale_espcn(model, x_lr: torch.Tensor, size) -> torch.Tensor:
 def train_conv_upscaler(x_uint8: np.ndarray, scale: int, *, epochs: int, seed: int = 0,
                         callbacks=()):
     """A `conv` autoencoder trained to restore bicubic(shrink(x)) to x (a corruption)."""
-    torch.manual_seed(seed)
-    model = create_model("conv", x_uint8.shape[1:], latent_dim=64, channels=[32, 64])
+    with seeded(seed):
+        model = create_model("conv", x_uint8.shape[1:], latent_dim=64, channels=[32, 64])
     size = tuple(x_uint8.shape[-2:])
 
     def corrupt(x, generator):
@@ -110,15 +110,16 @@ def super_resolution(out_dir: Path, *, quick: bool = False, dataset: str | None 
                      progress=None, callbacks=(), datasets: list = ("mnist", "fashion_mnist"),
                      scales: list = (2, 4), train_limit: int = 20000, test_limit: int = 5000,
                      classifier_epochs: int = 4, espcn_epochs: int = 8,
-                     conv_epochs: int = 8) -> Path:
+                     conv_epochs: int = 8, seed: int = 0) -> Path:
     """Accuracy of a reference CNN on original, shrunk-then-bicubic, shrunk-then-ESPCN and
-    shrunk-then-conv-AE test images, beside PSNR/SSIM, for each dataset and scale."""
+    shrunk-then-conv-AE test images, beside PSNR/SSIM, for each dataset and scale. Every
+    model's initial weights and training order come from `seed`."""
     defaults = {"datasets": ["mnist", "fashion_mnist"], "scales": [2, 4], "train_limit": 20000,
                 "test_limit": 5000, "classifier_epochs": 4, "espcn_epochs": 8,
-                "conv_epochs": 8}
+                "conv_epochs": 8, "seed": 0}
     options = {"datasets": list(datasets), "scales": list(scales), "train_limit": train_limit,
                "test_limit": test_limit, "classifier_epochs": classifier_epochs,
-               "espcn_epochs": espcn_epochs, "conv_epochs": conv_epochs}
+               "espcn_epochs": espcn_epochs, "conv_epochs": conv_epochs, "seed": seed}
     names = [dataset] if dataset else list(datasets)
     if quick:
         train_limit, test_limit = 600, 300
@@ -142,8 +143,10 @@ def super_resolution(out_dir: Path, *, quick: bool = False, dataset: str | None 
         x_te, y_te = data.x_test[:test_limit], data.y_test[:test_limit]
         t0 = time.perf_counter()
         stage(f"{name}: reference CNN")
-        clf = create_classifier("cnn", data.image_shape, len(data.class_names))
-        train_classifier(clf, x_tr, y_tr, epochs=classifier_epochs, device="cpu", shift=1)
+        with seeded(seed):
+            clf = create_classifier("cnn", data.image_shape, len(data.class_names))
+        train_classifier(clf, x_tr, y_tr, epochs=classifier_epochs, device="cpu", shift=1,
+                         seed=seed)
         clf_seconds = time.perf_counter() - t0
         done()
         clean = _float(x_te)
@@ -156,12 +159,13 @@ def super_resolution(out_dir: Path, *, quick: bool = False, dataset: str | None 
             low = shrink(clean, scale)
             t0 = time.perf_counter()
             stage(f"{name} x{scale}: ESPCN")
-            espcn = train_espcn_arrays(_float(x_tr), scale, epochs=espcn_epochs)
+            espcn = train_espcn_arrays(_float(x_tr), scale, epochs=espcn_epochs, seed=seed)
             espcn_s = time.perf_counter() - t0
             done()
             t0 = time.perf_counter()
             stage(f"{name} x{scale}: conv autoencoder")
-            conv = train_conv_upscaler(x_tr, scale, epochs=conv_epochs, callbacks=callbacks)
+            conv = train_conv_upscaler(x_tr, scale, epochs=conv_epochs, seed=seed,
+                                       callbacks=callbacks)
             conv_s = time.perf_counter() - t0
             done()
             bic = bicubic_up(low, size)

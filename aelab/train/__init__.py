@@ -3,8 +3,8 @@
 from .batches import Batches
 from .checkpoint import atomic_write, load_optimizer, save_optimizer, write_json
 from .loop import Callback, FitResult, build_optimizer, evaluate_terms, fit, write_history
-from .seed import resolve_device, seed_everything
+from .seed import resolve_device, seed_everything, seeded
 
 __all__ = ["Batches", "Callback", "FitResult", "atomic_write", "build_optimizer",
            "evaluate_terms", "fit", "load_optimizer", "resolve_device", "save_optimizer",
-           "seed_everything", "write_history", "write_json"]
+           "seed_everything", "seeded", "write_history", "write_json"]

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import ConfigError, DataError
-from .seed import resolve_device
+from .seed import resolve_device, seeded
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,15 @@ def train_classifier(model: nn.Module, x: Any, y: Any, *, epochs: int = 10,
                         "non-empty.")
     if shift and xt.ndim != 4:
         raise ConfigError("shift augments images (N, C, H, W); set shift=0 for vectors.")
-    torch.manual_seed(seed)
+    with seeded(seed):   # dropout draws its masks from torch's global RNG
+        return _train(model, xt, yt, epochs=epochs, batch_size=batch_size, lr=lr,
+                      weight_decay=weight_decay, seed=seed, dev=dev, val=val,
+                      patience=patience, shift=shift, label_smoothing=label_smoothing,
+                      on_epoch=on_epoch)
+
+
+def _train(model, xt, yt, *, epochs, batch_size, lr, weight_decay, seed, dev, val, patience,
+           shift, label_smoothing, on_epoch) -> list[dict[str, float]]:
     gen = torch.Generator().manual_seed(seed)
     model.to(dev)
     steps = epochs * ((len(xt) + batch_size - 1) // batch_size)

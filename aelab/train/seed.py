@@ -1,8 +1,18 @@
-"""Seeding and device resolution."""
+"""Seeding and device resolution.
+
+Randomness in aelab comes from generators seeded from a run's or a study's seed. The one
+exception is what torch draws from its global RNG because it takes no generator: the initial
+weights of ``nn`` layers and dropout masks. Those are drawn inside `seeded`, which seeds the
+global RNG for the block and restores it afterwards, so a model built there is the same
+whatever ran before it in the process, and code after the block is not disturbed. This file
+is the only place that calls ``torch.manual_seed``.
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -17,6 +27,22 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Run the block with torch's global RNG (CPU and CUDA) seeded with `seed`, and restore
+    the RNG's previous state when the block ends.
+
+    Build (and, for dropout, train) a model inside it::
+
+        with seeded(seed):
+            model = create_classifier("cnn", shape, n_classes)
+    """
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 def resolve_device(name: str = "auto") -> torch.device:
