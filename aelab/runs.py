@@ -12,9 +12,6 @@ import datetime as _dt
 import json
 import logging
 import math
-import os
-import platform
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import __version__, _cpu
+from . import _cpu
 from .config import RunConfig
 from .corruptions import build as build_corruption
 from .data import ImageData, load_dataset, train_val_split
@@ -30,6 +27,7 @@ from .errors import ConfigError, DataError
 from .evaluate import metrics
 from .losses import build_objective
 from .models import Autoencoder, create_model, load_model
+from .provenance import command_line, provenance
 from .report import figures
 from .report.html import build_report, read_history
 from .train import Batches, fit, resolve_device, seed_everything, write_json
@@ -78,17 +76,10 @@ def prepare_data(cfg: RunConfig, *, progress=None, dataset: str | None = None) -
 
 
 def environment(cfg: RunConfig, device: torch.device, command: list[str] | None) -> dict:
-    import numpy
-    import sklearn
-
-    return {
-        "aelab": __version__, "python": platform.python_version(), "torch": torch.__version__,
-        "numpy": numpy.__version__, "scikit-learn": sklearn.__version__,
-        "platform": platform.platform(), "machine": platform.machine(),
-        "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "flush_denormal": _cpu.FLUSH_DENORMAL, "device": str(device),
-        "cuda_device": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
-        "seed": cfg.train.seed, "command": command if command is not None else sys.argv,
+    """A run's env.json: the provenance (command, machine, versions) and how it trains."""
+    line = command_line(command) if command is not None else None
+    return provenance(line) | {
+        "flush_denormal": _cpu.FLUSH_DENORMAL, "device": str(device), "seed": cfg.train.seed,
         "started_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
 

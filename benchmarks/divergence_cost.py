@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from aelab.config import LossConfig
@@ -27,6 +24,7 @@ from aelab.losses import build_objective
 from aelab.losses.divergence import PriorDivergence
 from aelab.models import Output, create_model
 from aelab.priors import create_prior
+from aelab.provenance import machine, versions
 from aelab.train import seeded
 
 BATCHES = (100, 250, 500, 1000, 2000)
@@ -91,9 +89,7 @@ def _run(args, argv) -> int:
     out = {"benchmark": "divergence_cost",
            "command": "flock /tmp/aelab-cpu.lock .venv/bin/python benchmarks/divergence_cost.py"
                       + (" " + " ".join(sys.argv[1:]) if argv is None and sys.argv[1:] else ""),
-           "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                       "torch_threads": torch.get_num_threads()},
-           "versions": {"torch": torch.__version__, "numpy": np.__version__},
+           "machine": machine(), "versions": versions(),
            "records": records}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from aelab.provenance import machine, versions
 
 MIRROR = Path(os.environ.get("AELAB_DATA", "../shared/datasets"))
 LIMIT_MB = 1024
@@ -87,7 +88,6 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/restore_memory.json"))
     args = ap.parse_args()
     records = [measure(args.run_dir, size, args.batch_size) for size in args.sizes]
-    import torch
 
     result = {
         "command": "flock /tmp/aelab-cpu.lock .venv/bin/python benchmarks/restore_memory.py "
@@ -95,10 +95,7 @@ def main() -> None:
         "measures": "peak resident set size of the whole `aelab restore` process (Python, "
                     "torch and the image), from /usr/bin/time -f %M",
         "limit_mb": LIMIT_MB,
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "torch_threads": torch.get_num_threads()},
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "numpy": np.__version__},
+        "machine": machine(), "versions": versions(),
         "records": records,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-
 import aelab  # noqa: F401  (CPU set-up)
+from aelab.provenance import machine, versions
 from aelab.sr.datasets import load_set
 from aelab.sr.evaluate import score_set
 from aelab.sr.train import load_sr_run
@@ -102,11 +99,7 @@ def main(argv=None) -> int:
                     "5-3-3 (64, 32), tanh, trained on 85 T91 images (6 held out to pick the "
                     "checkpoint); Set5/Set14 never used for training or selection.",
         "paper_note": PAPER_NOTE,
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "cpus": len(__import__("os").sched_getaffinity(0)),
-                    "torch_threads": torch.get_num_threads()},
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "numpy": np.__version__},
+        "machine": machine(), "versions": versions(),
         "training": training,
         "records": records,
         "per_image": per_image,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import statistics
 import subprocess
@@ -22,7 +21,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
+
+from aelab.provenance import machine, versions
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -111,10 +111,7 @@ def main(argv=None) -> int:
         "command": "flock /tmp/aelab-cpu.lock .venv/bin/python benchmarks/sr_throughput.py "
                    + " ".join(sys.argv[1:]),
         "model": args.run or "ESPCN x3 5-3-3 (64, 32), fresh weights (speed only)",
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "torch_threads": torch.get_num_threads()},
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "numpy": np.__version__},
+        "machine": machine(), "versions": versions(),
         "records": records,
     }
     Path(args.out).write_text(json.dumps(result, indent=2))

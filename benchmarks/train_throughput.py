@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from aelab.config import LossConfig, TrainConfig
 from aelab.data import load_dataset
 from aelab.losses import build_objective
 from aelab.models import create_model
+from aelab.provenance import machine, versions
 from aelab.train import Batches, fit, seeded
 
 MODELS = {
@@ -152,10 +152,7 @@ def main() -> None:
         "benchmark": "train_throughput",
         "command": "AELAB_DATA=../shared/datasets .venv/bin/python benchmarks/train_throughput.py "
                    + " ".join(sys.argv[1:]),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()},
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "numpy": np.__version__},
+        "machine": machine(), "versions": versions(),
         "records": records,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,6 @@ import csv
 import json
 import logging
 import math
-import platform
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -41,6 +40,7 @@ import torch.nn.functional as F
 
 from ..errors import ConfigError
 from ..models.espcn import create_upscaler, load_upscaler, save_upscaler
+from ..provenance import provenance
 from ..train.checkpoint import load_optimizer, save_optimizer
 from ..train.seed import seeded
 from .datasets import SRImage, load_images
@@ -208,7 +208,7 @@ def train_espcn(cfg: SRConfig, out_dir: str | Path, *, data_dir=None, images=Non
         state, history = _restore(out, cfg, model, opt, rng)
     else:
         (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    env = environment(command)
+    env = provenance(command)
     if resume and (out / "env.json").is_file():      # keep the command of every job
         previous = json.loads((out / "env.json").read_text())
         env["commands"] = [*previous.get("commands", [previous.get("command", "")]), command]
@@ -300,12 +300,6 @@ def load_sr_run(run_dir: str | Path) -> tuple[SRConfig, torch.nn.Module]:
     cfg_path = run / "config.json"
     cfg = SRConfig.from_dict(json.loads(cfg_path.read_text())) if cfg_path.is_file() else None
     return cfg, load_upscaler(run / "model.safetensors")
-
-
-def environment(command: str) -> dict[str, Any]:
-    return {"command": command, "python": platform.python_version(), "torch": torch.__version__,
-            "numpy": np.__version__, "threads": torch.get_num_threads(),
-            "machine": platform.machine(), "processor": platform.processor()}
 
 
 def _write_history(path: Path, history: list[dict]) -> None:

@@ -9,8 +9,6 @@ kept in ``benchmarks/results/`` is that file.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import shlex
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..config import RunConfig
+from ..provenance import provenance
 from ..runs import load_run, reconstruct, train_run
 from ..train import write_json
 
@@ -77,18 +76,9 @@ def study_command(study: str, dataset: str | None, quick: bool, options: dict[st
 def write_results(out_dir: Path, *, study: str, dataset: str, command: str,
                   settings: dict[str, Any], records: list[dict[str, Any]]) -> Path:
     """Write ``out_dir/results.json`` in the benchmarks/results format."""
-    import sklearn
-    import torch
-
     path = Path(out_dir) / "results.json"
-    write_json(path, {
-        "study": study, "dataset": dataset, "command": command,
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()},
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "numpy": np.__version__, "scikit-learn": sklearn.__version__},
-        "settings": settings, "records": records,
-    })
+    write_json(path, {"study": study, "dataset": dataset, **provenance(command),
+                      "settings": settings, "records": records})
     return path
 
 

@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
@@ -41,6 +38,7 @@ from ..judge import judge_accuracy, judge_run, load_judge
 from ..losses import build_objective
 from ..models import create_model
 from ..models.classifier import create_classifier
+from ..provenance import provenance
 from ..report.figures import image_grid, save_figure
 from ..report.page import write_html_page
 from ..train import Batches, fit, seeded, write_json
@@ -314,11 +312,9 @@ def _variant_table(tried: list[dict]) -> list[dict]:
 
 
 def _results(name, p, records, tried, jdir, seconds, quick) -> dict:
-    import sklearn
-
     return {
         "study": "augmentation", "dataset": name,
-        "command": f"aelab study augmentation{' --quick' if quick else ''} --dataset {name}",
+        **provenance(f"aelab study augmentation{' --quick' if quick else ''} --dataset {name}"),
         "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in p.items()} | {
             "generator": VAE, "generator_batch_size": 64, "classifier": {"name": "cnn",
                                                                        **SMALL_CNN},
@@ -330,10 +326,6 @@ def _results(name, p, records, tried, jdir, seconds, quick) -> dict:
                     "the Inception FID"},
         "judge": json.loads((Path(jdir) / "metrics.json").read_text()),
         "seconds": seconds,
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "torch_threads": torch.get_num_threads()},
-        "versions": {"python": sys.version.split()[0], "torch": torch.__version__,
-                     "numpy": np.__version__, "scikit-learn": sklearn.__version__},
         "records": records, "tried_at_smallest_size": tried,
         "summary": summary_table(records),
     }

@@ -15,20 +15,17 @@ other dataset has the same shape).
 
 from __future__ import annotations
 
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 
 from ..config import RunConfig
 from ..data import DATASETS, load_dataset
 from ..errors import ConfigError, DataError
 from ..evaluate.ood import ood_summary, per_image_errors
+from ..provenance import provenance
 from ..report.figures import reconstruction_grid, save_figure
 from ..report.page import write_html_page
 from ..runs import load_run, reconstruct, train_run
@@ -157,15 +154,9 @@ def _histogram(errors: dict[str, np.ndarray], model: str) -> Figure:
 def study_results(study: str, dataset: str, records: list[dict], *, quick: bool,
                   settings: dict, extra: dict | None = None, options: str = "") -> dict:
     """A result file: study, command, machine, versions, settings and flat `records`."""
-    import sklearn
-
     command = (f"AELAB_DATA=../shared/datasets aelab study {study}{' --quick' if quick else ''}"
                f" --dataset {dataset}{options}")
-    return {"study": study, "dataset": dataset, "command": command,
-            "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                        "torch_threads": torch.get_num_threads()},
-            "versions": {"python": sys.version.split()[0], "torch": torch.__version__,
-                         "numpy": np.__version__, "scikit-learn": sklearn.__version__},
+    return {"study": study, "dataset": dataset, **provenance(command),
             "settings": settings, **(extra or {}), "records": records}
 
 

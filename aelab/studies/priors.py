@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +27,6 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .. import __version__
 from ..config import LossConfig, TrainConfig
 from ..data import load_dataset, train_val_split
 from ..errors import ConfigError, DataError
@@ -38,6 +34,7 @@ from ..evaluate.clustering import cluster, cluster_scores
 from ..losses import build_objective
 from ..models import create_model, load_model, save_model
 from ..priors import create_prior, scatter_codes
+from ..provenance import provenance
 from ..report import figures, read_history
 from ..report.page import write_html_page
 from ..train import Batches, fit, resolve_device, seed_everything, write_json
@@ -71,31 +68,9 @@ SIGMAS, SWEEP_LAMBDA = (1.0, 10.0, 100.0, 1000.0), 10.0
 LAMBDAS = (0.01, 0.1, 1.0, 10.0)
 
 
-def machine_info() -> dict[str, Any]:
-    return {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "python": platform.python_version()}
-
-
-def versions() -> dict[str, str]:
-    import sklearn
-
-    out = {"aelab": __version__, "torch": torch.__version__, "numpy": np.__version__,
-           "scikit-learn": sklearn.__version__}
-    try:
-        import umap
-        out["umap-learn"] = umap.__version__
-    except ImportError:
-        pass
-    return out
-
-
 def write_result(path: Path, study: str, records: list[dict], **extra: Any) -> Path:
     """A result file: study, exact command, machine, versions, flat records."""
-    command = " ".join(["aelab", *sys.argv[1:]] if sys.argv[0].endswith("aelab") else sys.argv)
-    if os.environ.get("AELAB_DATA"):
-        command = f"AELAB_DATA={os.environ['AELAB_DATA']} {command}"
-    write_json(path, {"study": study, "command": command, "machine": machine_info(),
-                      "versions": versions(), **extra, "records": records})
+    write_json(path, {"study": study, **provenance(), **extra, "records": records})
     return path
 
 

@@ -20,7 +20,6 @@ one run folder per autoencoder under ``runs/``, figures, and ``report.html``.
 from __future__ import annotations
 
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from ..config import RunConfig
 from ..corruptions import build, corrupt_array
 from ..errors import ConfigError
 from ..evaluate.restoration import hidden_region, scores
+from ..provenance import provenance
 from ..report.figures import save_figure
 from ..report.page import write_html_page
 from ..restore import restoration_figure, restore_array
@@ -273,20 +273,8 @@ def _command(p: dict, quick: bool) -> str:
 
 def _write_results(out_dir, p, records, full, trials, run_info, seconds, splits,
                    quick) -> Path:
-    import bm3d
-    import skimage
-    import sklearn
-    import torch
-
     result = {
-        "study": "restoration", "command": _command(p, quick),
-        "machine": {"platform": platform.platform(), "processor": platform.machine(),
-                    "cpu_count": __import__("os").cpu_count(),
-                    "torch_threads": torch.get_num_threads()},
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "numpy": np.__version__, "scikit-image": skimage.__version__,
-                     "scikit-learn": sklearn.__version__,
-                     "bm3d": getattr(bm3d, "__version__", "4.x")},
+        "study": "restoration", **provenance(_command(p, quick)),
         "settings": {**p, "n_train": len(splits.x_train), "n_val": len(splits.x_val),
             "n_val_baselines": min(p["val_images"], len(splits.x_val)),
             "n_test": min(p["test_limit"], len(splits.x_test)),

@@ -41,7 +41,8 @@ def test_cli_train_records_resolved_config_and_env(run_dir):
     cfg = json.loads((run_dir / "config.json").read_text())
     env = json.loads((run_dir / "env.json").read_text())
     assert cfg["train"]["epochs"] == 1 and cfg["model"]["channels"] == [4, 8]
-    assert env["seed"] == 0 and env["device"] == "cpu" and env["torch"]
+    assert env["seed"] == 0 and env["device"] == "cpu" and env["versions"]["torch"]
+    assert env["command"].startswith("aelab train") and env["machine"]["cpu_count"] >= 1
 
 
 def test_cli_report_images_all_load(run_dir):
