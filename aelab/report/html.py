@@ -153,6 +153,13 @@ def build_comparison(run_dirs: Sequence[str | Path], out_dir: str | Path, *, tit
     DataError
         If no run folder is given, one is not a folder, or one of its files cannot be parsed.
     """
+    sections = comparison_sections(run_dirs)
+    return write_html_page(Path(out_dir) / COMPARISON_FILE, title, sections,
+                           subtitle=f"{len(run_dirs)} runs compared")
+
+
+def comparison_sections(run_dirs: Sequence[str | Path]) -> list[tuple[str, Sequence[Block]]]:
+    """The sections of `build_comparison`: the table of runs, then each run's figures."""
     if not run_dirs:
         raise DataError("build_comparison needs at least one run folder; got none.")
     runs = [_load_run(d) for d in run_dirs]
@@ -163,8 +170,7 @@ def build_comparison(run_dirs: Sequence[str | Path], out_dir: str | Path, *, tit
     for r in runs:
         blocks = [f"Run folder: {r.path}", *r.notes, *r.figures]
         sections.append((r.name, blocks if r.figures else [*blocks, "No PNG figures."]))
-    return write_html_page(Path(out_dir) / COMPARISON_FILE, title, sections,
-                           subtitle=f"{len(runs)} runs compared")
+    return sections
 
 
 @dataclass

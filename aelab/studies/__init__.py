@@ -1,8 +1,10 @@
 """Studies: classic experiments that compose runs into one report.
 
-A study is a function ``run(out_dir, *, quick, dataset, progress, callbacks, **options) ->
-Path`` (the report) registered under its CLI name; one file each in this folder. Its own
-keyword arguments are its options (``aelab study NAME --option levels=[0.3,0.5]``).
+A study is a `base.Study` subclass registered under its CLI name, one file each in this
+folder: typed options, a plan of runs, a score over the finished run folders, a report (see
+`aelab.studies.base`). Studies not yet moved onto that recipe are still functions
+``run(out_dir, *, quick, dataset, progress, callbacks, **options) -> Path`` whose keyword
+arguments are their options (``aelab study NAME --option levels=[0.3,0.5]``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..registry import Registry
+from .base import Study, run_recipe
 
 STUDIES: Registry = Registry("study")
 
@@ -21,8 +24,11 @@ COMMON = ("quick", "dataset", "progress", "callbacks")
 
 
 def study_options(name: str) -> dict[str, Any]:
-    """The study's own options (keyword arguments beyond the common ones) and defaults."""
-    params = inspect.signature(STUDIES.get(name, key="study")).parameters
+    """The study's own options and their defaults (of the full study)."""
+    study = STUDIES.get(name, key="study")
+    if isinstance(study, type) and issubclass(study, Study):
+        return study.Options.preset(quick=False)
+    params = inspect.signature(study).parameters
     return {k: p.default for k, p in params.items()
             if p.kind is p.KEYWORD_ONLY and k not in COMMON}
 
@@ -37,12 +43,15 @@ def run_study(name: str, *, out_dir: str | Path | None = None, quick: bool = Fal
     """
     study = STUDIES.get(name, key="study")
     options = dict(options or {})
+    out = Path(out_dir) if out_dir is not None else Path("studies") / name
+    if isinstance(study, type) and issubclass(study, Study):
+        return run_recipe(study, name, out, quick=quick, dataset=dataset, options=options,
+                          progress=progress, callbacks=callbacks)
     allowed = study_options(name)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         listed = ", ".join(f"{k} (default {v!r})" for k, v in allowed.items()) or "none"
         raise ConfigError(f"study {name!r} has no option {unknown[0]!r}. Its options: {listed}.")
-    out = Path(out_dir) if out_dir is not None else Path("studies") / name
     out.mkdir(parents=True, exist_ok=True)
     return study(out, quick=quick, dataset=dataset, progress=progress, callbacks=callbacks,
                  **options)

@@ -6,32 +6,59 @@ bundled digits, and is the template the other studies follow.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import RunConfig
-from ..report.html import build_comparison
-from ..runs import train_run
+from ..executors import PlannedRun
+from ..report.html import comparison_sections
 from . import STUDIES
+from .base import Results, Study, StudyOptions
 
 MODELS = {
     "dense": {"name": "dense", "latent_dim": 16, "hidden": [128, 64]},
     "conv": {"name": "conv", "latent_dim": 16, "channels": [16, 32]},
 }
+SHOWN = ("test_mse", "test_psnr_db", "test_ssim", "parameters", "train_seconds", "epochs")
+
+
+@dataclass(frozen=True)
+class Options(StudyOptions):
+    """`epochs` per model (30; quick 2); `limit` training and `test_limit` test images (all;
+    quick 400 and 200); `seed` (0)."""
+
+    epochs: int = 30
+    limit: int | None = None
+    test_limit: int | None = None
+    seed: int = 0
+    QUICK = {"epochs": 2, "limit": 400, "test_limit": 200}
 
 
 @STUDIES.register("quickstart")
-def quickstart(out_dir: Path, *, quick: bool = False, dataset: str | None = None,
-               progress=None, callbacks=()) -> Path:
-    """Train `dense` and `conv` (latent 16) on `dataset` (default digits); compare them."""
-    runs = []
-    for name, model in MODELS.items():
-        cfg = RunConfig.from_dict({
+class Quickstart(Study):
+    """Train `dense` and `conv` (latent 16) on the dataset (default digits); compare them."""
+
+    Options = Options
+    dataset_full = dataset_quick = "digits"
+    title = "Quickstart: dense vs convolutional autoencoder"
+
+    def plan(self) -> list[PlannedRun]:
+        o = self.opts
+        return [PlannedRun(name, RunConfig.from_dict({
             "name": f"quickstart-{name}",
-            "data": {"name": dataset or "digits", "limit": 400 if quick else None,
-                     "test_limit": 200 if quick else None},
+            "data": {"name": self.dataset, "limit": o.limit, "test_limit": o.test_limit},
             "model": model,
-            "train": {"epochs": 2 if quick else 30, "batch_size": 64, "seed": 0},
-        })
-        runs.append(train_run(cfg, out_dir / "runs" / name, overwrite=True,
-                              progress=progress, callbacks=callbacks))
-    return build_comparison(runs, out_dir, title="Quickstart: dense vs convolutional autoencoder")
+            "train": {"epochs": o.epochs, "batch_size": 64, "seed": o.seed},
+        })) for name, model in MODELS.items()]
+
+    def score(self, runs: dict[str, Path]) -> Results:
+        self.runs = runs
+        records = []
+        for name, folder in runs.items():
+            m = json.loads((folder / "metrics.json").read_text())
+            records.append({"model": name, **{k: m[k] for k in SHOWN}})
+        return Results(records)
+
+    def report(self, results: Results):
+        return comparison_sections(list(self.runs.values()))
