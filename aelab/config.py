@@ -246,8 +246,16 @@ class TrainConfig:
             grad_clip=_get("train", d, "grad_clip", (float,), None, low=0.0, optional=True),
             restore_best=g("restore_best", (bool,)),
             loggers=_loggers(d.get("loggers", ())),
-            tracking_uri=_get("train", d, "tracking_uri", (str,), None, optional=True),
+            tracking_uri=_tracking_uri(d),
         )
+
+
+def _tracking_uri(d: Mapping[str, Any]) -> str | None:
+    uri = _get("train", d, "tracking_uri", (str,), None, optional=True)
+    if uri is not None and "mlflow" not in d.get("loggers", ()):
+        raise ConfigError(f"train.tracking_uri = {uri!r} is set but train.loggers has no "
+                          "'mlflow'; add it (loggers = [\"mlflow\"]) or drop tracking_uri.")
+    return uri
 
 
 def _loggers(value: Any) -> tuple[str, ...]:

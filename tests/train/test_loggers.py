@@ -85,3 +85,10 @@ def test_unknown_logger_is_a_config_error_with_a_suggestion():
     with pytest.raises(ConfigError, match="train.loggers = 'tensorbord'.*Did you mean "
                                           "'tensorboard'"):
         tiny(["tensorbord"])
+
+
+def test_tracking_uri_without_the_mlflow_logger_is_a_config_error():
+    with pytest.raises(ConfigError, match="tracking_uri = 'sqlite:///x.db' is set but "
+                                          "train.loggers has no 'mlflow'"):
+        tiny(["tensorboard"], tracking_uri="sqlite:///x.db")
+    assert tiny(["mlflow"], tracking_uri="sqlite:///x.db").train.tracking_uri == "sqlite:///x.db"
