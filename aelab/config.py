@@ -6,7 +6,7 @@ A run config has four sections, each a dataclass::
     [model]  name, then the model constructor's keyword arguments (latent_dim, hidden, ...)
     [loss]   name (mse | bce | mse_cosine), cosine_weight, kl_weight, l1_code
     [train]  epochs, batch_size, lr, optimizer, weight_decay, momentum, seed, device,
-             patience, min_delta, grad_clip, restore_best
+             patience, min_delta, grad_clip, restore_best, loggers, tracking_uri
 
 Every error names the dotted key, the value, and what is allowed. Unknown keys are errors
 that suggest the closest known key. Nothing here has side effects.
@@ -35,6 +35,7 @@ from .errors import ConfigError
 OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
 RECONSTRUCTION_LOSSES = ("mse", "bce", "mse_cosine")
 DEVICES = ("auto", "cpu", "cuda")
+LOGGERS = ("tensorboard", "mlflow")   # aelab/train/loggers.py; the "tracking" pip extra
 
 
 def _check_keys(section: str, given: Mapping[str, Any], allowed: list[str]) -> None:
@@ -208,7 +209,9 @@ class LossConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation settings. `patience` (epochs without a validation improvement of at least
-    `min_delta`) turns on early stopping; `restore_best` then keeps the best epoch's weights."""
+    `min_delta`) turns on early stopping; `restore_best` then keeps the best epoch's weights.
+    `loggers` (tensorboard, mlflow) track the run beyond history.csv; `tracking_uri` is
+    MLflow's tracking URI (unset: the file store ./mlruns)."""
 
     epochs: int = 10
     batch_size: int = 128
@@ -222,6 +225,8 @@ class TrainConfig:
     min_delta: float = 0.0
     grad_clip: float | None = None
     restore_best: bool = True
+    loggers: tuple[str, ...] = ()
+    tracking_uri: str | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
@@ -240,7 +245,28 @@ class TrainConfig:
             min_delta=g("min_delta", (float,), low=0.0),
             grad_clip=_get("train", d, "grad_clip", (float,), None, low=0.0, optional=True),
             restore_best=g("restore_best", (bool,)),
+            loggers=_loggers(d.get("loggers", ())),
+            tracking_uri=_tracking_uri(d),
         )
+
+
+def _tracking_uri(d: Mapping[str, Any]) -> str | None:
+    uri = _get("train", d, "tracking_uri", (str,), None, optional=True)
+    if uri is not None and "mlflow" not in d.get("loggers", ()):
+        raise ConfigError(f"train.tracking_uri = {uri!r} is set but train.loggers has no "
+                          "'mlflow'; add it (loggers = [\"mlflow\"]) or drop tracking_uri.")
+    return uri
+
+
+def _loggers(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"train.loggers must be a list of logger names (e.g. "
+                          f"[\"tensorboard\"]); got {value!r}. Allowed: {', '.join(LOGGERS)}.")
+    names = tuple(_get("train", {"loggers": v}, "loggers", (str,), None, choices=LOGGERS)
+                  for v in value)
+    if len(set(names)) != len(names):
+        raise ConfigError(f"train.loggers names a logger twice: {list(value)!r}.")
+    return names
 
 
 @dataclass(frozen=True)

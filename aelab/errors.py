@@ -20,3 +20,7 @@ class NotFittedError(AelabError, AttributeError):
 
 class TrainingError(AelabError, RuntimeError):
     """Training cannot go on (a NaN loss, a failed sanity check)."""
+
+
+class ExportError(AelabError, RuntimeError):
+    """An exported model does not reproduce the trained one (e.g. ONNX vs torch outputs)."""

@@ -17,26 +17,41 @@ What it accepts as ``X``
 - ``(n, C, H, W)`` or ``(n, H, W)`` images (one channel is assumed for 3-D arrays);
 - ``(n, d)`` rows, reshaped to ``input_shape`` (``(C, H, W)`` or ``(H, W)``) when one is given,
   else read as plain vectors (only the ``dense`` model takes those);
-- floats in ``[0, 1]``, or integers read as 8-bit pixel values ``0..255`` (``uint8`` images,
-  divided by 255). Anything else (values outside those ranges, NaN, complex or sparse
-  input, other ranks) is an error that names what it got and what to do;
-- with ``scale="minmax"``, any real numbers: `fit` maps the training data's smallest and
-  largest value to 0 and 1 (one pair for all features, as for pixels), and
-  `inverse_transform` maps back. This is how it takes non-image data, e.g. in
-  scikit-learn's own estimator checks.
+- any finite real numbers (NaN, infinite, complex or sparse input, other ranks, fewer than 2
+  samples or 2 features at `fit` are errors, worded as scikit-learn words them).
 
-`transform` returns float32 codes ``(n, code_size)``. `inverse_transform` returns float32
-reconstructions in ``[0, 1]``, laid out like the ``X`` given to `fit` (always in the ``[0, 1]``
-scale, also for uint8 input; in the original scale with ``scale="minmax"``). `score` is minus
-the mean squared error per pixel in the ``[0, 1]`` scale, so higher is better, as
-`GridSearchCV` expects.
+How it scales ``X`` (``scale``)
+-------------------------------
+- **pixels** (what ``scale="auto"``, the default, picks for uint8 arrays, integers in
+  ``0..255``, booleans and floats in ``[0, 1]``): integers are 8-bit pixel values divided by
+  255; the decoder ends in a sigmoid, as in `aelab train`. `inverse_transform` returns floats in
+  ``[0, 1]`` and `score` is minus the mean squared error per pixel in that scale.
+- **standard** (what ``"auto"`` picks for any other data, e.g. the output of
+  ``StandardScaler``; ``scale="standard"`` forces it): `fit` standardizes each feature to mean
+  0 and variance 1 (a constant feature is only centred), the decoder's output is linear and the
+  loss is the MSE on it (so ``loss`` must be ``"mse"``). `inverse_transform` maps back to the
+  input's own scale; `score` is minus the mean squared error in standardized units, so it does
+  not depend on the units of the features.
+- ``scale="pixels"`` insists on pixel data and raises an error for anything else.
+
+The scaling chosen is ``scaling_`` after `fit`. `transform` returns float32 codes
+``(n, code_size)``; `inverse_transform` returns float32 arrays laid out like the ``X`` given to
+`fit`. Both `score`s are "higher is better", as `GridSearchCV` expects.
+
+A stochastic network meets scikit-learn's estimator contract: with ``random_state`` set (as
+`check_estimator` sets it), training on the CPU is deterministic, so fitting twice gives the
+same codes, and `transform` is a pure function of each sample, so it does not depend on the
+order or the batching of the rows. `check_estimator` passes with no check failing and none
+marked as an expected failure (``tests/test_estimator.py`` asserts it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -80,9 +95,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Training settings, as in a run config's ``[train]`` section.
     input_shape : tuple of int or None
         ``(C, H, W)`` or ``(H, W)`` of one image, for flat ``(n, d)`` input.
-    scale : {"unit", "minmax"}, default "unit"
-        "unit": X is floats in [0, 1] or 0..255 integers (an error otherwise). "minmax": any
-        real X, scaled by the training data's global minimum and maximum.
+    scale : {"auto", "pixels", "standard"}, default "auto"
+        How `fit` reads X (see the module docstring): "pixels" (uint8, 0..255 integers or
+        floats in [0, 1]; sigmoid output), "standard" (any real X, standardized per feature;
+        linear output, MSE), or "auto": pixels when X looks like pixels, else standard.
     device : str, default "cpu"
         "cpu", "cuda" or "auto".
     random_state : int or None
@@ -99,13 +115,18 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Values per sample (``C * H * W``).
     history_ : list of dict
         One row per epoch (``train_recon``, ``train_total``, ``seconds`` ...).
+    scaling_ : {"pixels", "standard"}
+        How X was read (``scale`` resolved on the training data).
+    mean_, scale_ : ndarray of shape (n_features_in_,) or None
+        The per-feature mean and standard deviation (1 for a constant feature) of the
+        standardization; None for pixels.
     """
 
     def __init__(self, model: str = "dense", latent_dim: int = 16,
                  model_options: Mapping[str, Any] | None = None, loss: str = "mse",
                  l1_code: float = 0.0, epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
                  optimizer: str = "adam", weight_decay: float = 0.0,
-                 input_shape: Sequence[int] | None = None, scale: str = "unit",
+                 input_shape: Sequence[int] | None = None, scale: str = "auto",
                  device: str = "cpu", random_state: int | None = None):
         self.model = model
         self.latent_dim = latent_dim
@@ -126,7 +147,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     def fit(self, X, y=None) -> Autoencoder:
         """Train a new model on `X` (labels are ignored); returns self."""
-        images, layout, shape = self._images(X, fitting=True)
+        images, layout, shape, scaling = self._images(X, fitting=True)
         seed = self._seed()
         device = resolve_device(self.device)
         train_cfg = TrainConfig.from_dict({
@@ -134,6 +155,12 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             "optimizer": self.optimizer, "weight_decay": self.weight_decay, "seed": seed,
             "device": self.device, "restore_best": False})
         loss_cfg = LossConfig.from_dict({"name": self.loss, "l1_code": self.l1_code})
+        if scaling.mean is not None:          # standardized data: linear output, MSE on it
+            if self.loss != "mse":
+                raise InputError(f"loss={self.loss!r} needs pixel data in [0, 1], but X is "
+                                 "standardized (its values are not pixels, or scale="
+                                 "'standard'); use loss='mse', or pass pixels.")
+            loss_cfg = dataclasses.replace(loss_cfg, name="mse_linear")
         options = dict(self.model_options or {})
         if "latent_dim" in options or "input_shape" in options:
             raise InputError("model_options must not hold latent_dim or input_shape; set them "
@@ -153,6 +180,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.input_shape_ = shape
         self.n_features_in_ = math.prod(shape)
         self.history_ = result.history
+        self.scaling_ = "pixels" if scaling.mean is None else "standard"
+        self.mean_, self.scale_ = scaling.mean, scaling.scale
         self._layout = layout
         with torch.no_grad():
             z = net.encode(next(iter(batches))[0][:1])
@@ -162,14 +191,15 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def transform(self, X) -> np.ndarray:
         """Codes of `X`: float32 array (n, code_size)."""
         self._check_fitted()
-        images, _, _ = self._images(X)
+        images, _, _, _ = self._images(X)
         with torch.no_grad():
             codes = [self.model_.encode(x).flatten(1).cpu() for x, _ in self._eval_batches(images)]
         return torch.cat(codes).numpy() if codes else np.zeros((0, self._n_features_out),
                                                                 np.float32)
 
     def inverse_transform(self, X) -> np.ndarray:
-        """Decode codes (n, code_size) to reconstructions in [0, 1], laid out like fit's X."""
+        """Decode codes (n, code_size) to reconstructions laid out like fit's X: in [0, 1]
+        for pixels, on X's own scale for standardized data."""
         self._check_fitted()
         Z = check_array(X, dtype=np.float32, input_name="X")
         if Z.shape[1] != self._n_features_out:
@@ -180,20 +210,21 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         with torch.no_grad():
             for start in range(0, len(Z), 512):
                 z = torch.from_numpy(Z[start:start + 512]).to(device)
-                out.append(torch.sigmoid(self.model_.decode(z.view(-1, *self.code_shape_))).cpu())
-        x = torch.cat(out).numpy()
-        if self.scale == "minmax":
-            x = (x * self._span() + self.data_min_).astype(np.float32)
+                out.append(self._output(self.model_.decode(z.view(-1, *self.code_shape_))).cpu())
+        x = torch.cat(out).numpy().reshape(len(Z), -1)
+        if self.mean_ is not None:
+            x = (x * self.scale_ + self.mean_).astype(np.float32)
         return x.reshape(len(x), *self._layout_shape())
 
     def score(self, X, y=None) -> float:
-        """Minus the mean squared error per pixel of the reconstructions of `X` ([0, 1] scale)."""
+        """Minus the mean squared error per value of the reconstructions of `X`, in the [0, 1]
+        scale for pixels and in standardized units for standardized data."""
         self._check_fitted()
-        images, _, _ = self._images(X)
+        images, _, _, _ = self._images(X)
         total, count = 0.0, 0
         with torch.no_grad():
             for x, _ in self._eval_batches(images):
-                x_rec = torch.sigmoid(self.model_(x).x_logits)
+                x_rec = self._output(self.model_(x).x_logits)
                 total += float((x_rec - x).pow(2).sum())
                 count += x.numel()
         return -total / count
@@ -211,12 +242,20 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def _n_features_out(self) -> int:
         return math.prod(self.code_shape_)
 
+    def _output(self, x_logits: torch.Tensor) -> torch.Tensor:
+        """The decoder's output as data: sigmoid for pixels, as it is (linear) when standardized."""
+        return torch.sigmoid(x_logits) if self.mean_ is None else x_logits
+
     # -- input handling ------------------------------------------------------------------
 
-    def _images(self, X, *, fitting: bool = False) -> tuple[Any, str, tuple[int, int, int]]:
-        """X -> (uint8 or float32 array (n, C, H, W), layout name, (C, H, W))."""
-        X = check_array(X, dtype="numeric", allow_nd=True, ensure_min_features=1, input_name="X",
-                        ensure_min_samples=1, estimator=self)
+    def _images(self, X, *, fitting: bool = False):
+        """X -> (uint8 or float32 array (n, C, H, W), layout name, (C, H, W), scaling)."""
+        # At fit, at least 2 samples and 2 features, in scikit-learn's words ("Found array with
+        # 1 sample(s) ... while a minimum of 2 is required"); NaN, inf and complex X are refused
+        # by check_array in its words too.
+        least = 2 if fitting else 1
+        X = check_array(X, dtype="numeric", allow_nd=True, input_name="X", estimator=self,
+                        ensure_min_samples=least, ensure_min_features=least)
         if X.ndim not in (2, 3, 4):
             raise InputError(f"X must be (n, d) with input_shape, (n, H, W) or (n, C, H, W); "
                              f"got an array of shape {X.shape}.")
@@ -230,16 +269,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             raise InputError(f"X holds images of shape {shape}, but the model was fitted on "
                              f"{expected}.")
         images = np.ascontiguousarray(X).reshape(len(X), *expected)
-        if self.scale == "unit":
-            return _pixels(images), layout, expected
-        if self.scale != "minmax":
-            raise InputError(f"scale must be 'unit' or 'minmax'; got {self.scale!r}.")
-        if fitting:
-            self.data_min_, self.data_max_ = float(images.min()), float(images.max())
-        return ((images - self.data_min_) / self._span()).astype(np.float32), layout, expected
-
-    def _span(self) -> float:
-        return (self.data_max_ - self.data_min_) or 1.0
+        scaling = (_Scaling.fit(images, self.scale) if fitting
+                   else _Scaling(self.mean_, self.scale_))
+        return scaling.apply(images), layout, expected, scaling
 
     def _shape_of(self, X: np.ndarray, fitting: bool) -> tuple[int, int, int]:
         if X.ndim == 4:
@@ -282,27 +314,57 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         return int(self.random_state)
 
 
+SCALES = ("auto", "pixels", "standard")
+
+
+def _is_pixels(x: np.ndarray) -> bool:
+    """uint8 or boolean arrays, integers in 0..255 and floats in [0, 1] are pixel values."""
+    if x.dtype == np.uint8 or x.dtype.kind == "b" or x.size == 0:
+        return True
+    lo, hi = x.min(), x.max()
+    return bool(lo >= 0 and hi <= (255 if x.dtype.kind in "iu" else 1))
+
+
+@dataclass(frozen=True)
+class _Scaling:
+    """Pixels (mean is None) or a per-feature standardization (mean, scale) of X."""
+
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+
+    @classmethod
+    def fit(cls, x: np.ndarray, scale: str) -> _Scaling:
+        if scale not in SCALES:
+            raise InputError(f"scale must be one of {', '.join(map(repr, SCALES))}; "
+                             f"got {scale!r}.")
+        if scale == "pixels" or (scale == "auto" and _is_pixels(x)):
+            return cls()
+        flat = x.reshape(len(x), -1).astype(np.float64)
+        mean, std = flat.mean(axis=0), flat.std(axis=0)
+        # A constant feature (std 0, or rounding noise around it) is centred, not divided.
+        constant = std < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)
+        return cls(mean, np.where(constant, 1.0, std))
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """uint8 pixels as they are, float pixels as float32; standardized values as float32."""
+        if self.mean is None:
+            return _pixels(x)
+        flat = (x.reshape(len(x), -1) - self.mean) / self.scale
+        return flat.astype(np.float32).reshape(x.shape)
+
+
 def _pixels(x: np.ndarray) -> np.ndarray:
-    """uint8 as it is; other integers 0..255 as uint8; floats in [0, 1] as float32."""
+    """uint8 as it is; other integers 0..255 as uint8; booleans and floats in [0, 1] as float32."""
     if x.dtype == np.uint8:
         return x
+    if not _is_pixels(x):
+        lo, hi = x.min(), x.max()
+        raise InputError(f"X must be pixels (uint8, integers 0..255 or floats in [0, 1]) for a "
+                         f"model fitted on pixels or with scale='pixels'; its values range over "
+                         f"[{lo:.4g}, {hi:.4g}]. Divide uint8 pixels by 255, or fit with "
+                         "scale='standard' (or 'auto') to take any real data.")
     if x.dtype.kind in "iu":
-        if x.size and (x.min() < 0 or x.max() > 255):
-            raise InputError(f"integer X is read as 8-bit pixel values 0..255, but its values "
-                             f"range over [{x.min()}, {x.max()}]. Pass uint8 images, or floats "
-                             "scaled to [0, 1].")
         return x.astype(np.uint8)
-    if x.dtype.kind == "b":
-        return x.astype(np.float32)
-    if x.dtype.kind != "f":
-        raise InputError(f"X must hold numbers (floats in [0, 1] or uint8 pixels); got dtype "
-                         f"{x.dtype}.")
-    lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
-    if lo < 0.0 or hi > 1.0:
-        raise InputError(f"float X must lie in [0, 1] (the decoder ends in a sigmoid); its "
-                         f"values range over [{lo:.4g}, {hi:.4g}]. Divide uint8 pixels by 255, "
-                         "or put sklearn.preprocessing.MinMaxScaler(clip=True) before it in a "
-                         "Pipeline.")
     return x.astype(np.float32, copy=False)
 
 

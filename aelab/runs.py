@@ -31,6 +31,7 @@ from .provenance import command_line, provenance
 from .report import figures
 from .report.html import build_report, read_history
 from .train import Batches, fit, resolve_device, seed_everything, write_json
+from .train.loggers import open_loggers
 
 log = logging.getLogger(__name__)
 
@@ -134,12 +135,21 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, command: list[str] | None 
     log.info("training %s on %s: %d train, %s val images", cfg.model.name, cfg.data.name,
              train.n, 0 if val is None else val.n)
     corrupt = build_corruption(cfg.corruption) if cfg.corruption else None
-    result = fit(model, objective, train, val, cfg.train, device=device, run_dir=out,
-                 corrupt=corrupt, callbacks=callbacks, resume_from=history)
+    loggers = open_loggers(cfg, out, model, splits.x_test if splits.x_val is None
+                           else splits.x_val, resume=bool(history))   # train.loggers
+    try:
+        result = fit(model, objective, train, val, cfg.train, device=device, run_dir=out,
+                     corrupt=corrupt, callbacks=[*callbacks, *loggers], resume_from=history)
+    except BaseException:
+        for logger in loggers:
+            logger.on_failure()
+        raise
     write_json(out / "train.json", {"best_epoch": result.best_epoch,
                                     "stopped_early": result.stopped_early,
                                     "n_train": train.n, "n_val": 0 if val is None else val.n})
-    evaluate_run(out, splits=splits, model=model)
+    m = evaluate_run(out, splits=splits, model=model)
+    for logger in loggers:
+        logger.on_run_end(m)
     return out
 
 

@@ -10,6 +10,7 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
 from aelab import Autoencoder
@@ -25,71 +26,15 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     return (d.data[:400] / 16.0).astype(np.float32), d.target[:400]
 
 
-def test_estimator_passes_sklearn_checks_with_minmax_scaling():
-    # scikit-learn's checks feed standard-normal data, so they run with scale="minmax".
-    # With scale="minmax" no check is expected to fail. With the default scale="unit" such data
-    # is rejected by design; the checks that fail for that reason are listed, with it, in
-    # UNIT_SCALE_EXPECTED_FAILURES below.
-    results = check_estimator(Autoencoder(scale="minmax", latent_dim=3, epochs=2,
-                                          model_options={"hidden": [8]}), on_fail=None)
+def test_estimator_passes_every_sklearn_check_at_default_settings():
+    # scikit-learn's checks feed standard-normal floats, values around 100, ints, 1-sample and
+    # 1-feature arrays, NaN ...: "auto" scaling standardizes what is not pixels, so no check
+    # fails and none is marked as an expected failure (before issue 21: 22 of 45 failed).
+    results = check_estimator(Autoencoder(), on_fail=None)
     failed = [(r["check_name"], repr(r["exception"])) for r in results
-              if r["status"] == "failed"]
+              if r["status"] in ("failed", "xfail")]
     assert failed == []
-    assert len(results) > 40
-
-
-# With the default scale="unit", X must be pixels: floats in [0, 1] (the decoder ends in a
-# sigmoid) or 0..255 integers. scikit-learn's checks feed standard-normal (and other
-# out-of-range) floats, which the estimator rejects by design with an InputError naming the
-# range. These checks fail for that reason only; each also passes with scale="minmax" above.
-_RANGE = "feeds floats outside [0, 1], which scale='unit' rejects (pixels only)"
-UNIT_SCALE_EXPECTED_FAILURES = {
-    "check_estimators_overwrite_params": _RANGE,
-    "check_dont_overwrite_parameters": _RANGE,
-    "check_estimators_fit_returns_self": _RANGE,
-    "check_readonly_memmap_input": _RANGE,
-    "check_n_features_in_after_fitting": _RANGE,
-    "check_positive_only_tag_during_fit": _RANGE + "; positive_only cannot express the upper "
-                                          "bound, so the tag is left unset",
-    "check_estimators_dtypes": _RANGE,
-    "check_pipeline_consistency": _RANGE,
-    "check_estimators_pickle": _RANGE,
-    "check_f_contiguous_array_estimator": _RANGE,
-    "check_transformer_data_not_an_array": _RANGE,
-    "check_transformer_general": _RANGE,
-    "check_transformer_preserve_dtypes": _RANGE,
-    "check_methods_sample_order_invariance": _RANGE,
-    "check_methods_subset_invariance": _RANGE,
-    "check_fit2d_1sample": _RANGE + "; the range error comes before the one-sample message "
-                           "the check looks for",
-    "check_fit2d_1feature": _RANGE + "; the range error comes before the one-feature message "
-                            "the check looks for",
-    "check_dict_unchanged": _RANGE,
-    "check_fit_idempotent": _RANGE + " (values around 100)",
-    "check_fit_check_is_fitted": _RANGE + " (values around 100)",
-    "check_n_features_in": _RANGE + " (values around 100)",
-    "check_fit2d_predict1d": _RANGE,
-}
-
-
-def test_estimator_sklearn_checks_with_default_scale_fail_only_as_listed():
-    results = check_estimator(Autoencoder(latent_dim=3, epochs=2, model_options={"hidden": [8]}),
-                              expected_failed_checks=UNIT_SCALE_EXPECTED_FAILURES, on_fail=None)
-    status = {}
-    for r in results:
-        status.setdefault(r["check_name"], set()).add(r["status"])
-    failed = sorted(name for name, s in status.items() if "failed" in s)
-    assert failed == []                                   # nothing fails beyond the list
-    # Every listed check really fails (a stale entry would hide a regression elsewhere) ...
-    xfailed = {name for name, s in status.items() if "xfail" in s}
-    assert xfailed == set(UNIT_SCALE_EXPECTED_FAILURES)
-    # ... and only because of the [0, 1] range (checked by re-running them without the list).
-    raw = check_estimator(Autoencoder(latent_dim=3, epochs=2, model_options={"hidden": [8]}),
-                          on_fail=None)
-    for r in raw:
-        if r["status"] == "failed":
-            text = str(r["exception"])
-            assert "must lie in [0, 1]" in text or "raised InputError" in text, text
+    assert len({r["check_name"] for r in results}) > 40
 
 
 def test_estimator_fit_returns_self_and_shapes(digits):
@@ -155,19 +100,78 @@ def test_estimator_same_seed_same_codes(digits):
 
 
 @pytest.mark.parametrize("bad, match", [
-    (np.full((5, 64), 2.0), r"must lie in \[0, 1\].*MinMaxScaler"),
-    (np.full((5, 64), 300), r"0\.\.255"),
     (np.zeros((5, 2, 2, 2, 2)), r"\(n, d\) with input_shape"),
     (np.zeros(64), r"2D array"),
+    (np.zeros((1, 64)), r"Found array with 1 sample\(s\) \(shape=\(1, 64\)\) while a minimum "
+                        r"of 2 is required by Autoencoder"),
+    (np.zeros((5, 1)), r"Found array with 1 feature\(s\) \(shape=\(5, 1\)\) while a minimum "
+                       r"of 2 is required by Autoencoder"),
+    (np.full((5, 64), np.nan), r"Input X contains NaN"),
+    (np.full((5, 64), np.inf), r"Input X contains infinity"),
+    (np.zeros((5, 64), complex), r"Complex data not supported"),
 ])
-def test_estimator_rejects_bad_input_with_a_clear_error(bad, match):
+def test_estimator_rejects_bad_input_in_sklearn_words(bad, match):
     with pytest.raises(ValueError, match=match):
         Autoencoder(epochs=1).fit(bad)
 
 
-def test_estimator_rejects_floats_outside_unit_range():
-    with pytest.raises(DataError, match=r"range over \[-1, 1\]"):
-        Autoencoder(epochs=1).fit(np.linspace(-1, 1, 128).reshape(2, 64))
+@pytest.mark.parametrize("bad", [np.linspace(-1, 1, 128).reshape(2, 64),
+                                 np.full((5, 64), 300)])
+def test_estimator_pixels_scale_rejects_values_that_are_not_pixels(bad):
+    with pytest.raises(DataError, match=r"must be pixels.*range over.*scale='standard'"):
+        Autoencoder(epochs=1, scale="pixels").fit(bad)
+
+
+def test_estimator_fitted_on_pixels_rejects_other_values_at_transform(digits):
+    X, _ = digits
+    ae = Autoencoder(latent_dim=2, input_shape=(8, 8), **FAST).fit(X)
+    assert ae.scaling_ == "pixels" and ae.mean_ is None
+    with pytest.raises(DataError, match=r"range over \[0, 2\]"):
+        ae.transform(X * 2)
+
+
+def test_estimator_unknown_scale_names_the_choices():
+    with pytest.raises(ValueError, match="scale must be one of 'auto', 'pixels', 'standard'; "
+                                         "got 'minmax'"):
+        Autoencoder(epochs=1, scale="minmax").fit(np.zeros((4, 8)))
+
+
+def test_estimator_standardizes_data_outside_unit_range(digits):
+    X, _ = digits
+    X_big = X * 1000.0 - 300.0                        # same images, another unit and offset
+    ae = Autoencoder(latent_dim=8, **{**FAST, "epochs": 12, "lr": 3e-3}).fit(X_big)
+    assert ae.scaling_ == "standard"
+    np.testing.assert_allclose(ae.mean_, X_big.mean(axis=0), rtol=1e-6, atol=1e-6)
+    X_rec = ae.inverse_transform(ae.transform(X_big))
+    assert X_rec.dtype == np.float32 and X_rec.shape == X_big.shape
+    # Back on the input's own scale: far better than predicting each feature's mean.
+    r2 = 1 - ((X_rec - X_big) ** 2).sum() / ((X_big - X_big.mean(axis=0)) ** 2).sum()
+    assert r2 > 0.5
+    assert X_rec.max() > 1.0 and X_rec.min() < 0.0  # not squashed into [0, 1] by a sigmoid
+
+
+def test_estimator_standard_scale_ignores_the_units_of_x(digits):
+    X, _ = digits
+    a = Autoencoder(latent_dim=4, scale="standard", input_shape=(8, 8), **FAST).fit(X)
+    b = Autoencoder(latent_dim=4, scale="standard", input_shape=(8, 8), **FAST).fit(X * 50 + 7)
+    assert a.scaling_ == b.scaling_ == "standard"
+    np.testing.assert_allclose(a.transform(X), b.transform(X * 50 + 7), atol=1e-4)
+    assert a.score(X) == pytest.approx(b.score(X * 50 + 7), rel=1e-3)
+
+
+def test_estimator_after_standard_scaler_in_a_pipeline(digits):
+    X, y = digits
+    pipe = Pipeline([("std", StandardScaler()),
+                     ("codes", Autoencoder(latent_dim=8, **{**FAST, "epochs": 15, "lr": 3e-3})),
+                     ("clf", LogisticRegression(max_iter=500))])
+    assert pipe.fit(X[:300], y[:300]).score(X[300:], y[300:]) > 0.6   # chance is 0.1
+    assert pipe.named_steps["codes"].scaling_ == "standard"
+
+
+def test_estimator_standardized_data_needs_the_mse_loss():
+    X = np.random.default_rng(0).normal(size=(20, 6))
+    with pytest.raises(ValueError, match="loss='bce' needs pixel data.*use loss='mse'"):
+        Autoencoder(epochs=1, loss="bce").fit(X)
 
 
 def test_estimator_input_shape_must_match_features():

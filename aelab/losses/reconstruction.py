@@ -34,3 +34,10 @@ def mse_cosine(x: Tensor, x_logits: Tensor) -> dict[str, Tensor]:
     """MSE, and the cosine similarity that the objective subtracts with `loss.cosine_weight`."""
     return {"recon": F.mse_loss(torch.sigmoid(x_logits), x),
             "cosine": cosine_similarity(x, x_logits)}
+
+
+@RECONSTRUCTIONS.register("mse_linear")
+def mse_linear(x: Tensor, x_logits: Tensor) -> dict[str, Tensor]:
+    """MSE between x and the raw decoder output (a linear output layer), for data that is
+    not in [0, 1]: the estimator uses it on standardized features (mean 0, variance 1)."""
+    return {"recon": F.mse_loss(x_logits, x)}
