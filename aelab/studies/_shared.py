@@ -17,19 +17,16 @@ import numpy as np
 
 from ..config import RunConfig
 from ..provenance import provenance
-from ..runs import load_run, reconstruct, train_run
+from ..runs import load_run, reconstruct
 from ..train import write_json
 
 
-def train_ae(out_dir: Path, name: str, *, dataset: str, model: dict, epochs: int,
-             limit: int | None, test_limit: int | None, loss: dict | None = None,
-             batch_size: int = 128, lr: float = 1e-3, seed: int = 0, progress=None,
-             callbacks=()) -> tuple[Path, Any, dict]:
-    """Train one run folder ``out_dir/runs/<name>``; return (run dir, model, metrics).
-
-    No validation split: the studies compare test errors after a fixed number of epochs.
-    """
-    cfg = RunConfig.from_dict({
+def ae_config(name: str, *, dataset: str, model: dict, epochs: int, limit: int | None,
+              test_limit: int | None, loss: dict | None = None, batch_size: int = 128,
+              lr: float = 1e-3, seed: int = 0) -> RunConfig:
+    """The run config of one autoencoder of a representation study. No validation split:
+    these studies compare test errors after a fixed number of epochs."""
+    return RunConfig.from_dict({
         "name": name,
         "data": {"name": dataset, "limit": limit, "test_limit": test_limit,
                  "val_fraction": 0.0},
@@ -37,11 +34,12 @@ def train_ae(out_dir: Path, name: str, *, dataset: str, model: dict, epochs: int
         "train": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
                   "device": "cpu"},
     })
-    run = train_run(cfg, out_dir / "runs" / name, overwrite=True, progress=progress,
-                    callbacks=callbacks)
+
+
+def trained(run: Path) -> tuple[Any, dict]:
+    """The model (eval mode) and the metrics of a finished run folder."""
     _, net = load_run(run)
-    metrics = json.loads((run / "metrics.json").read_text())
-    return run, net, metrics
+    return net, json.loads((run / "metrics.json").read_text())
 
 
 def flat_pixels(x_uint8: np.ndarray) -> np.ndarray:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import json
 import shlex
 import types
@@ -188,7 +189,6 @@ class Study:
     Options: ClassVar[type[StudyOptions]] = StudyOptions
     dataset_full: ClassVar[str] = "mnist"        # default dataset of the full study
     dataset_quick: ClassVar[str] = "digits"      # and of --quick (bundled, offline)
-    title: ClassVar[str] = ""
 
     def __init__(self, name: str, opts: StudyOptions, *, dataset: str, quick: bool,
                  out_dir: Path, progress=None, callbacks=()):
@@ -198,6 +198,13 @@ class Study:
     @property
     def fig_dir(self) -> Path:
         return self.out_dir / "figures"
+
+    @functools.cached_property
+    def data(self):
+        """The study's dataset (`aelab.data.ImageData`), loaded once when first used."""
+        from ..data import load_dataset
+
+        return load_dataset(self.dataset, progress=self.progress)
 
     def plan(self) -> list[PlannedRun]:
         """The runs this study trains, as configs; nothing trains here."""
@@ -210,6 +217,9 @@ class Study:
     def report(self, results: Results) -> list[Section]:
         """The report's sections (text, tables of records, figure paths)."""
         raise NotImplementedError
+
+    def title(self) -> str:
+        return f"{self.name} ({self.dataset})"
 
     def subtitle(self, command: str) -> str:
         return command
@@ -250,5 +260,6 @@ def run_recipe(cls: type[Study], name: str, out_dir: Path, *, quick: bool,
         "study": name, "dataset": study.dataset, **provenance(command),
         "settings": opts.to_dict() | results.settings, **results.extra,
         "records": results.records})
-    return write_html_page(out_dir / REPORT_FILE, study.title or f"{name} ({study.dataset})",
-                           study.report(results), subtitle=study.subtitle(command))
+    sections = study.report(results)
+    return write_html_page(out_dir / REPORT_FILE, study.title(), sections,
+                           subtitle=study.subtitle(command))

@@ -11,100 +11,124 @@ reconstructions side by side, and the classes PCA fails on.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from matplotlib.figure import Figure
 from sklearn.decomposition import PCA
 
-from ..data import load_dataset
 from ..errors import ConfigError
+from ..executors import PlannedRun
 from ..report.figures import save_figure
-from ..report.page import write_html_page
 from . import STUDIES
 from ._shared import (
+    ae_config,
     ae_reconstruct,
     flat_pixels,
     one_per_class,
     per_image_sse,
     rows_figure,
-    study_command,
-    train_ae,
-    write_results,
+    trained,
 )
+from .base import Results, Study, StudyOptions
 
 METHODS = ("pca", "dense", "conv")
-DEFAULTS = {"dims": [2, 10, 30, 64], "methods": list(METHODS), "epochs": 10, "limit": None,
-            "dense_hidden": [1000, 500, 250], "conv_channels": [32, 64], "loss": "bce",
-            "batch_size": 128, "seed": 0}
-QUICK = {"dims": [2, 10], "epochs": 2, "limit": 300, "test_limit": 200,
-         "dense_hidden": [64, 32], "conv_channels": [8, 16]}
+
+
+@dataclass(frozen=True)
+class Options(StudyOptions):
+    """`dims` code sizes ([2, 10, 30, 64]; quick [2, 10]); `methods` (pca, dense, conv);
+    `epochs` per autoencoder (10; quick 2); `limit` training images (all; quick 300; PCA uses
+    the same ones); `test_limit` test images (all; quick 200); `dense_hidden` ([1000, 500,
+    250], the 2006 stack; quick [64, 32]); `conv_channels` ([32, 64]; quick [8, 16]); `loss`
+    of the autoencoders (bce); `batch_size` (128); `seed` (0)."""
+
+    dims: tuple[int, ...] = (2, 10, 30, 64)
+    methods: tuple[Literal["pca", "dense", "conv"], ...] = METHODS
+    epochs: int = 10
+    limit: int | None = None
+    test_limit: int | None = None
+    dense_hidden: tuple[int, ...] = (1000, 500, 250)
+    conv_channels: tuple[int, ...] = (32, 64)
+    loss: str = "bce"
+    batch_size: int = 128
+    seed: int = 0
+    QUICK = {"dims": (2, 10), "epochs": 2, "limit": 300, "test_limit": 200,
+             "dense_hidden": (64, 32), "conv_channels": (8, 16)}
 
 
 @STUDIES.register("pca-vs-ae")
-def pca_vs_ae(out_dir: Path, *, quick: bool = False, dataset: str | None = None, progress=None,
-              callbacks=(), dims: list | None = None, methods: list | None = None,
-              epochs: int | None = None, limit: int | None = None,
-              dense_hidden: list | None = None, conv_channels: list | None = None,
-              loss: str = "bce", batch_size: int = 128, seed: int = 0) -> Path:
-    """Compare PCA, a dense and a conv autoencoder at each code size; return the report.
+class PcaVsAe(Study):
+    """Compare PCA, a dense and a conv autoencoder at each code size."""
 
-    Options: `dims` code sizes ([2, 10, 30, 64]; quick [2, 10]); `methods` (pca, dense,
-    conv); `epochs` per autoencoder (10; quick 2); `limit` training images (all; quick 300;
-    PCA uses the same ones); `dense_hidden` ([1000, 500, 250], the 2006 stack);
-    `conv_channels` ([32, 64]); `loss` of the autoencoders (bce); `batch_size`; `seed`.
-    """
-    base = {**DEFAULTS, **(QUICK if quick else {})}
-    name = dataset or ("digits" if quick else "mnist")
-    opts = {"dims": list(dims or base["dims"]), "methods": list(methods or METHODS),
-            "epochs": epochs or base["epochs"], "limit": limit or base["limit"],
-            "dense_hidden": list(dense_hidden or base["dense_hidden"]),
-            "conv_channels": list(conv_channels or base["conv_channels"]),
-            "loss": loss, "batch_size": batch_size, "seed": seed}
-    unknown = sorted(set(opts["methods"]) - set(METHODS))
-    if unknown:
-        raise ConfigError(f"methods: {unknown[0]!r} is not one of {', '.join(METHODS)}.")
-    out_dir = Path(out_dir)
-    fig_dir = out_dir / "figures"
-    data = load_dataset(name, progress=progress)
-    n_pixels = int(np.prod(data.image_shape))
-    bad = [d for d in opts["dims"] if not (isinstance(d, int) and 1 <= d <= n_pixels)]
-    if bad:
-        raise ConfigError(f"dims: each code size must be an integer in [1, {n_pixels}] for "
-                          f"{name!r}; got {bad[0]!r}.")
-    x_train = _training_subset(data, opts["limit"], seed)
-    test_limit = base.get("test_limit")
-    x_test, y_test = data.x_test[:test_limit], data.y_test[:test_limit]
+    Options = Options
 
-    records, per_class, recs = [], [], {}
-    for dim in opts["dims"]:
-        for method in opts["methods"]:
-            t0 = time.perf_counter()
-            if method == "pca":
-                x_rec, extra = _pca(x_train, x_test, dim), {"epochs": None}
-                extra["train_seconds"] = time.perf_counter() - t0
-            else:
-                x_rec, extra = _autoencoder(out_dir, method, dim, name, x_test, opts,
-                                            test_limit, progress, callbacks)
-            sse = per_image_sse(x_test, x_rec)
-            records.append({"method": method, "dim": dim, "mse": float(sse.mean() / n_pixels),
-                            "sse_per_image": float(sse.mean()),
-                            "train_seconds": round(extra.pop("train_seconds"), 2),
-                            **extra, "n_train": len(x_train), "n_test": len(x_test)})
-            per_class += [{"method": method, "dim": dim, "class": data.class_names[c],
-                           "sse_per_image": float(sse[y_test == c].mean())}
-                          for c in range(len(data.class_names)) if (y_test == c).any()]
-            recs[method, dim] = x_rec
-    variance = PCA(min(len(x_train), n_pixels), svd_solver="full").fit(
-        flat_pixels(x_train)).explained_variance_ratio_
-    command = study_command("pca-vs-ae", dataset, quick, opts, base)
-    write_results(out_dir, study="pca-vs-ae", dataset=name, command=command,
-                  settings=opts | {"n_train": len(x_train), "n_test": len(x_test)},
-                  records=records)
-    figures = _figures(fig_dir, records, variance, opts, recs, x_test, y_test,
-                       len(data.class_names))
-    return _report(out_dir, name, opts, records, per_class, variance, figures, data.class_names,
-                   len(x_train), len(x_test))
+    def plan(self) -> list[PlannedRun]:
+        o = self.opts
+        n_pixels = int(np.prod(self.data.image_shape))
+        bad = [d for d in o.dims if not 1 <= d <= n_pixels]
+        if bad:
+            raise ConfigError(f"study {self.name!r}: option dims: each code size must be an "
+                              f"integer in [1, {n_pixels}] for {self.dataset!r}; got {bad[0]!r}.")
+        return [PlannedRun(f"{method}-{dim}", ae_config(
+            f"{method}-{dim}", dataset=self.dataset, model=_model(method, dim, o),
+            epochs=o.epochs, limit=o.limit, test_limit=o.test_limit, loss={"name": o.loss},
+            batch_size=o.batch_size, seed=o.seed))
+            for dim in o.dims for method in o.methods if method != "pca"]
+
+    def score(self, runs: dict[str, Path]) -> Results:
+        o, data = self.opts, self.data
+        n_pixels = int(np.prod(data.image_shape))
+        x_train = _training_subset(data, o.limit, o.seed)
+        x_test, y_test = data.x_test[:o.test_limit], data.y_test[:o.test_limit]
+        records, self.per_class, self.recs = [], [], {}
+        for dim in o.dims:
+            for method in o.methods:
+                if method == "pca":
+                    t0 = time.perf_counter()
+                    x_rec, extra = _pca(x_train, x_test, dim), {"epochs": None}
+                    extra["train_seconds"] = time.perf_counter() - t0
+                else:
+                    net, m = trained(runs[f"{method}-{dim}"])
+                    x_rec = ae_reconstruct(net, x_test)
+                    extra = {"train_seconds": m["train_seconds"], "epochs": m["epochs"],
+                             "parameters": m["parameters"]}
+                sse = per_image_sse(x_test, x_rec)
+                records.append({"method": method, "dim": dim,
+                                "mse": float(sse.mean() / n_pixels),
+                                "sse_per_image": float(sse.mean()),
+                                "train_seconds": round(extra.pop("train_seconds"), 2),
+                                **extra, "n_train": len(x_train), "n_test": len(x_test)})
+                self.per_class += [{"method": method, "dim": dim, "class": data.class_names[c],
+                                    "sse_per_image": float(sse[y_test == c].mean())}
+                                   for c in range(len(data.class_names)) if (y_test == c).any()]
+                self.recs[method, dim] = x_rec
+        self.variance = PCA(min(len(x_train), n_pixels), svd_solver="full").fit(
+            flat_pixels(x_train)).explained_variance_ratio_
+        return Results(records, settings={"n_train": len(x_train), "n_test": len(x_test)})
+
+    def report(self, results: Results):
+        o, data = self.opts, self.data
+        x_test, y_test = data.x_test[:o.test_limit], data.y_test[:o.test_limit]
+        figures = _figures(self.fig_dir, results.records, self.variance, o, self.recs, x_test,
+                           y_test, len(data.class_names))
+        return _sections(self.dataset, o, results.records, self.per_class, self.variance,
+                         figures, results.settings["n_train"], results.settings["n_test"])
+
+    def title(self) -> str:
+        return f"PCA vs autoencoders on {self.dataset}"
+
+    def subtitle(self, command: str) -> str:
+        return f"code sizes {list(self.opts.dims)}; methods {list(self.opts.methods)}"
+
+
+def _model(method: str, dim: int, o: Options) -> dict:
+    if method == "dense":
+        return {"name": "dense", "latent_dim": dim, "hidden": list(o.dense_hidden)}
+    return {"name": "conv", "latent_dim": dim, "channels": list(o.conv_channels),
+            "upsample": "transposed", "batch_norm": True}
 
 
 def _training_subset(data, limit: int | None, seed: int) -> np.ndarray:
@@ -122,28 +146,13 @@ def _pca(x_train: np.ndarray, x_test: np.ndarray, dim: int) -> np.ndarray:
     return rec.reshape(x_test.shape)    # not clipped: PCA's own reconstruction, as published
 
 
-def _autoencoder(out_dir, method, dim, dataset, x_test, opts, test_limit, progress, callbacks):
-    model = ({"name": "dense", "latent_dim": dim, "hidden": opts["dense_hidden"]}
-             if method == "dense" else
-             {"name": "conv", "latent_dim": dim, "channels": opts["conv_channels"],
-              "upsample": "transposed", "batch_norm": True})
-    run, net, metrics = train_ae(out_dir, f"{method}-{dim}", dataset=dataset, model=model,
-                                 epochs=opts["epochs"], limit=opts["limit"],
-                                 test_limit=test_limit, loss={"name": opts["loss"]},
-                                 batch_size=opts["batch_size"], seed=opts["seed"],
-                                 progress=progress, callbacks=callbacks)
-    return ae_reconstruct(net, x_test), {"train_seconds": metrics["train_seconds"],
-                                         "epochs": metrics["epochs"],
-                                         "parameters": metrics["parameters"]}
-
-
 def _figures(fig_dir, records, variance, opts, recs, x_test, y_test, n_classes) -> list[Path]:
     out = [save_figure(_error_plot(records), fig_dir / "squared_error_per_image.png"),
-           save_figure(_variance_plot(variance, opts["dims"]), fig_dir / "explained_variance.png")]
+           save_figure(_variance_plot(variance, opts.dims), fig_dir / "explained_variance.png")]
     idx = one_per_class(y_test, n_classes)
-    for dim in opts["dims"]:
+    for dim in opts.dims:
         rows = {"original": x_test[idx] / 255.0}
-        rows |= {f"{m} ({dim})": recs[m, dim][idx] for m in opts["methods"]}
+        rows |= {f"{m} ({dim})": recs[m, dim][idx] for m in opts.methods}
         out.append(save_figure(rows_figure(rows), fig_dir / f"reconstructions_d{dim}.png"))
     return out
 
@@ -201,42 +210,41 @@ def pca_failures(per_class: list[dict], dim: int, top: int = 3) -> list[dict]:
     return rows[:top]
 
 
-def _report(out_dir, name, opts, records, per_class, variance, figures, class_names,
-            n_train, n_test) -> Path:
+def _sections(name, opts, records, per_class, variance, figures, n_train, n_test):
     cumulative = np.cumsum(variance)
     intro = (f"Dataset {name}: {n_train} training images, {n_test} test images (the official "
              f"test set{' subset' if n_test < 10000 else ''}). Autoencoders trained for "
-             f"{opts['epochs']} epochs with {opts['loss']} loss, Adam 1e-3, batch "
-             f"{opts['batch_size']}, seed {opts['seed']}; dense hidden {opts['dense_hidden']}, "
-             f"conv channels {opts['conv_channels']} with a dense bottleneck. Squared error per "
+             f"{opts.epochs} epochs with {opts.loss} loss, Adam 1e-3, batch "
+             f"{opts.batch_size}, seed {opts.seed}; dense hidden {list(opts.dense_hidden)}, "
+             f"conv channels {list(opts.conv_channels)} with a dense bottleneck. Squared error per "
              "image is the sum over pixels (in [0, 1]) of the squared error, averaged over test "
              "images. Published on MNIST: PCA-30 13.87, Hinton & Salakhutdinov's deep "
              "784-1000-500-250-30 autoencoder 3.00 (pretrained with RBMs, long training).")
     pivot = []
-    for dim in opts["dims"]:
+    for dim in opts.dims:
         row = {"dim": dim}
         for r in records:
             if r["dim"] == dim:
                 row[f"{r['method']} sse/image"] = r["sse_per_image"]
         pivot.append(row)
     class_rows = []
-    for dim in opts["dims"]:
-        for method in opts["methods"]:
+    for dim in opts.dims:
+        for method in opts.methods:
             row = {"method": method, "dim": dim}
             row |= {r["class"]: r["sse_per_image"] for r in per_class
                     if r["method"] == method and r["dim"] == dim}
             class_rows.append(row)
     fails, worst = [], []
-    if "pca" in opts["methods"] and len(opts["methods"]) > 1:
-        for dim in opts["dims"]:
+    if "pca" in opts.methods and len(opts.methods) > 1:
+        for dim in opts.dims:
             fails += [{"dim": dim, **r} for r in pca_failures(per_class, dim)]
-    for dim in opts["dims"] if "pca" in opts["methods"] else ():
+    for dim in opts.dims if "pca" in opts.methods else ():
         rows = sorted((r for r in per_class if r["method"] == "pca" and r["dim"] == dim),
                       key=lambda r: -r["sse_per_image"])[:3]
         worst.append(f"d={dim}: " + ", ".join(f"{r['class']} ({r['sse_per_image']:.2f})"
                                              for r in rows))
     var_rows = [{"components": d, "cumulative explained variance": float(cumulative[d - 1])}
-                for d in opts["dims"] if d <= len(cumulative)]
+                for d in opts.dims if d <= len(cumulative)]
     by_name = {p.name: p for p in figures}
     sections = [
         ("Setting", [intro]),
@@ -249,7 +257,6 @@ def _report(out_dir, name, opts, records, per_class, variance, figures, class_na
             "PCA's largest squared error per image, by class: " + "; ".join(worst) + "."]),
         ("PCA explained variance", [var_rows, by_name["explained_variance.png"]]),
         ("Reconstructions, side by side (one test image per class)",
-         [by_name[f"reconstructions_d{d}.png"] for d in opts["dims"]]),
+         [by_name[f"reconstructions_d{d}.png"] for d in opts.dims]),
     ]
-    return write_html_page(out_dir / "report.html", f"PCA vs autoencoders on {name}", sections,
-                           subtitle=f"code sizes {opts['dims']}; methods {opts['methods']}")
+    return sections

@@ -41,7 +41,9 @@ class Quickstart(Study):
 
     Options = Options
     dataset_full = dataset_quick = "digits"
-    title = "Quickstart: dense vs convolutional autoencoder"
+
+    def title(self) -> str:
+        return "Quickstart: dense vs convolutional autoencoder"
 
     def plan(self) -> list[PlannedRun]:
         o = self.opts

@@ -10,99 +10,115 @@ model beside those of the plain one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..data import load_dataset
 from ..errors import ConfigError
+from ..executors import PlannedRun
 from ..report.figures import image_grid, save_figure
-from ..report.page import write_html_page
 from ..train import Batches
 from . import STUDIES
-from ._shared import (
-    ae_reconstruct,
-    one_per_class,
-    rows_figure,
-    study_command,
-    train_ae,
-    write_results,
-)
+from ._shared import ae_config, ae_reconstruct, one_per_class, rows_figure, trained
+from .base import Results, Study, StudyOptions
 
-DEFAULTS = {"weights": [0.0, 1e-6, 1e-4, 1e-3], "code_size": 1024, "epochs": 10,
-            "limit": 20000, "loss": "bce", "batch_size": 128, "seed": 0, "threshold": 0.01}
-QUICK = {"code_size": 96, "epochs": 2, "limit": 300, "test_limit": 200}
 N_FILTERS = 64
 
 
-@STUDIES.register("sparsity")
-def sparsity(out_dir: Path, *, quick: bool = False, dataset: str | None = None, progress=None,
-             callbacks=(), weights: list | None = None, code_size: int | None = None,
-             epochs: int | None = None, limit: int | None = None, loss: str = "bce",
-             batch_size: int = 128, seed: int = 0, threshold: float = 0.01) -> Path:
-    """Train the over-complete autoencoder at each L1 weight; return the report.
+@dataclass(frozen=True)
+class Options(StudyOptions):
+    """`weights` L1 activity weights ([0, 1e-6, 1e-4, 1e-3]; 0, the plain model, is always
+    added); `code_size` (1024; quick 96); `epochs` (10; quick 2); `limit` training images
+    (20000; quick 300); `test_limit` test images (all; quick 200); `loss` (bce);
+    `batch_size` (128); `seed` (0); `threshold` below which a code value counts as near zero
+    (0.01)."""
 
-    Options: `weights` L1 activity weights ([0, 1e-6, 1e-4, 1e-3]; 0 is the plain model);
-    `code_size` (1024; quick 96); `epochs` (10; quick 2); `limit` training images (20000;
-    quick 300); `loss` (bce); `batch_size`; `seed`; `threshold` below which a code value
-    counts as near zero (0.01).
-    """
-    base = {**DEFAULTS, **(QUICK if quick else {})}
-    name = dataset or ("digits" if quick else "mnist")
-    opts = {"weights": [float(w) for w in (weights if weights is not None else base["weights"])],
-            "code_size": code_size or base["code_size"], "epochs": epochs or base["epochs"],
-            "limit": limit or base["limit"], "loss": loss, "batch_size": batch_size,
-            "seed": seed, "threshold": threshold}
-    if not opts["weights"] or any(w < 0 for w in opts["weights"]):
-        raise ConfigError(f"weights: give non-negative L1 weights, e.g. [0, 1e-4]; got "
-                          f"{opts['weights']}.")
-    if 0.0 not in opts["weights"]:
-        opts["weights"] = [0.0, *opts["weights"]]   # the plain model is the reference
-    out_dir = Path(out_dir)
-    data = load_dataset(name, progress=progress)
-    test_limit = base.get("test_limit")
-    x_test, y_test = data.x_test[:test_limit], data.y_test[:test_limit]
-    fig_dir = out_dir / "figures"
-    records, filters, recs = [], [], {}
-    for w in opts["weights"]:
-        label = "none" if w == 0 else f"l1 {w:g}"
-        model = {"name": "dense", "latent_dim": opts["code_size"], "hidden": [],
+    weights: tuple[float, ...] = (0.0, 1e-6, 1e-4, 1e-3)
+    code_size: int = 1024
+    epochs: int = 10
+    limit: int | None = 20000
+    test_limit: int | None = None
+    loss: str = "bce"
+    batch_size: int = 128
+    seed: int = 0
+    threshold: float = 0.01
+    QUICK = {"code_size": 96, "epochs": 2, "limit": 300, "test_limit": 200}
+
+    def check(self, study: str) -> None:
+        if not self.weights or any(w < 0 for w in self.weights):
+            raise ConfigError(f"study {study!r}: option weights = {list(self.weights)}: give "
+                              "non-negative L1 weights, e.g. [0, 1e-4].")
+
+    @property
+    def all_weights(self) -> tuple[float, ...]:
+        """The weights with the plain model (0) first when it was not given."""
+        return self.weights if 0.0 in self.weights else (0.0, *self.weights)
+
+
+@STUDIES.register("sparsity")
+class Sparsity(Study):
+    """Train the over-complete autoencoder at each L1 weight; compare codes and filters."""
+
+    Options = Options
+
+    def plan(self) -> list[PlannedRun]:
+        o = self.opts
+        model = {"name": "dense", "latent_dim": o.code_size, "hidden": [],
                  "code_activation": "relu"}
-        run, net, m = train_ae(out_dir, "plain" if w == 0 else f"l1-{w:g}", dataset=name,
-                               model=model, epochs=opts["epochs"], limit=opts["limit"],
-                               test_limit=test_limit, loss={"name": opts["loss"], "l1_code": w},
-                               batch_size=opts["batch_size"], seed=opts["seed"],
-                               progress=progress, callbacks=callbacks)
-        z = codes(net, x_test)
-        records.append({"l1_weight": w, **code_stats(z, opts["threshold"]),
-                        "test_mse": m["test_mse"], "test_sse_per_image": m["test_sse_per_image"],
-                        "train_seconds": m["train_seconds"], "epochs": m["epochs"],
-                        "n_train": m["n_train"], "n_test": m["n_test"]})
-        recs[label] = ae_reconstruct(net, x_test)
-        filters.append(save_figure(_filter_figure(net, data.image_shape),
-                                   fig_dir / f"filters_{label.replace(' ', '_')}.png"))
-    write_results(out_dir, study="sparsity", dataset=name,
-                  command=study_command("sparsity", dataset, quick, opts, base),
-                  settings=opts, records=records)
-    idx = one_per_class(y_test, len(data.class_names))
-    rec_png = save_figure(rows_figure({"original": x_test[idx] / 255.0}
-                                      | {k: v[idx] for k, v in recs.items()}),
-                          fig_dir / "reconstructions.png")
-    text = (f"Dataset {name}: {records[0]['n_train']} training images, {len(x_test)} test "
-            f"images. Encoder: one Linear layer to {opts['code_size']} ReLU units (the code, "
-            f"over-complete for {int(np.prod(data.image_shape))} pixels); decoder: one Linear "
-            f"layer and a sigmoid. {opts['epochs']} epochs, {opts['loss']} loss plus weight x "
-            "sum|z| (mean over the batch), Adam 1e-3, batch "
-            f"{opts['batch_size']}. Near zero: a code value below {opts['threshold']}; dead: a "
-            "unit that is near zero on every test image.")
-    return write_html_page(out_dir / "report.html", f"L1 activity sparsity on {name}", [
-        ("Setting", [text]),
-        ("Error and code statistics", [records]),
-        (f"Encoder filters (the {N_FILTERS} units with the largest weights; plain first)",
-         filters),
-        ("Reconstructions, side by side (one test image per class)", [rec_png]),
-    ], subtitle=f"L1 weights {opts['weights']}")
+        return [PlannedRun(_folder(w), ae_config(
+            _folder(w), dataset=self.dataset, model=model, epochs=o.epochs, limit=o.limit,
+            test_limit=o.test_limit, loss={"name": o.loss, "l1_code": w},
+            batch_size=o.batch_size, seed=o.seed)) for w in o.all_weights]
+
+    def score(self, runs: dict[str, Path]) -> Results:
+        o = self.opts
+        x_test = self.data.x_test[:o.test_limit]
+        records, self.filters, self.recs = [], [], {}
+        for w in o.all_weights:
+            label = "none" if w == 0 else f"l1 {w:g}"
+            net, m = trained(runs[_folder(w)])
+            z = codes(net, x_test)
+            records.append({"l1_weight": w, **code_stats(z, o.threshold),
+                            "test_mse": m["test_mse"],
+                            "test_sse_per_image": m["test_sse_per_image"],
+                            "train_seconds": m["train_seconds"], "epochs": m["epochs"],
+                            "n_train": m["n_train"], "n_test": m["n_test"]})
+            self.recs[label] = ae_reconstruct(net, x_test)
+            self.filters.append(save_figure(
+                _filter_figure(net, self.data.image_shape),
+                self.fig_dir / f"filters_{label.replace(' ', '_')}.png"))
+        return Results(records, settings={"weights": list(o.all_weights)})
+
+    def report(self, results: Results):
+        o, data, records = self.opts, self.data, results.records
+        x_test, y_test = data.x_test[:o.test_limit], data.y_test[:o.test_limit]
+        idx = one_per_class(y_test, len(data.class_names))
+        rec_png = save_figure(rows_figure({"original": x_test[idx] / 255.0}
+                                          | {k: v[idx] for k, v in self.recs.items()}),
+                              self.fig_dir / "reconstructions.png")
+        text = (f"Dataset {self.dataset}: {records[0]['n_train']} training images, "
+                f"{len(x_test)} test images. Encoder: one Linear layer to {o.code_size} ReLU "
+                f"units (the code, over-complete for {int(np.prod(data.image_shape))} pixels); "
+                f"decoder: one Linear layer and a sigmoid. {o.epochs} epochs, {o.loss} loss plus "
+                "weight x sum|z| (mean over the batch), Adam 1e-3, batch "
+                f"{o.batch_size}. Near zero: a code value below {o.threshold}; dead: a "
+                "unit that is near zero on every test image.")
+        return [("Setting", [text]), ("Error and code statistics", [records]),
+                (f"Encoder filters (the {N_FILTERS} units with the largest weights; plain first)",
+                 self.filters),
+                ("Reconstructions, side by side (one test image per class)", [rec_png])]
+
+    def title(self) -> str:
+        return f"L1 activity sparsity on {self.dataset}"
+
+    def subtitle(self, command: str) -> str:
+        return f"L1 weights {list(self.opts.all_weights)}"
+
+
+def _folder(weight: float) -> str:
+    return "plain" if weight == 0 else f"l1-{weight:g}"
 
 
 @torch.no_grad()
