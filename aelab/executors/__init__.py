@@ -67,7 +67,7 @@ def reuse_state(planned: PlannedRun, folder: Path) -> str:
     done = _finished_config(folder)
     if done is None:
         return "train"
-    want = planned.config.to_dict()
+    want = json.loads(json.dumps(planned.config.to_dict()))     # as config.json holds it
     if done == want:
         return "reuse"
     if ({**done, "train": {**done.get("train", {}), "epochs": None}}
