@@ -15,6 +15,7 @@ import math
 import numpy as np
 import torch
 
+from . import _cpu
 from .errors import DataError
 from .models import Autoencoder
 
@@ -72,6 +73,7 @@ def restore_image(model: Autoencoder, image: np.ndarray, *, overlap: int | None 
     DataError
         If the image's channels differ from the model's.
     """
+    _cpu.configure()
     c, th, tw = model.input_shape
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[0] != c:

@@ -180,6 +180,7 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[RunConfig, Autoe
 def reconstruct(model: Autoencoder, images: np.ndarray, *, batch_size: int = 512,
                 device: torch.device | str = "cpu") -> np.ndarray:
     """Reconstructions in [0, 1] (float32, N x C x H x W) of uint8 `images`, in eval mode."""
+    _cpu.configure()
     model.eval()
     out = [torch.sigmoid(model(x).x_logits).cpu()
            for x, _ in Batches(images, batch_size=batch_size, device=device)]

@@ -1,4 +1,5 @@
-"""aelab flushes subnormal floats at import (see aelab/_cpu.py), unless asked not to."""
+"""Importing aelab has no side effects; training flushes subnormal floats (aelab/_cpu.py)
+on every thread of torch's pool, unless asked not to."""
 
 import os
 import subprocess
@@ -7,22 +8,34 @@ import sys
 import pytest
 import torch
 
-PROBE = ("import aelab, torch; "
-         "print((torch.tensor([1e-39], dtype=torch.float32) * 1.0).item())")
+# a short training, then a parallel op over 1M subnormals on every pool thread
+PROBE = ("import numpy as np, torch; torch.set_num_threads(2); "
+         "from aelab.config import LossConfig, TrainConfig; from aelab.losses import "
+         "build_objective; from aelab.models import create_model; from aelab.train import "
+         "Batches, fit; m = create_model('dense', (1, 4, 4), latent_dim=2, hidden=[4]); "
+         "fit(m, build_objective(LossConfig(name='mse'), m), Batches(np.zeros((8, 1, 4, 4), "
+         "np.uint8), batch_size=4), None, TrainConfig(epochs=1), device=torch.device('cpu')); "
+         "print(int((torch.full((1 << 20,), 1e-39) * 1.0 != 0).sum()))")
 
 
-def _probe(env_extra: dict) -> float:
-    env = os.environ | env_extra
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    return float(out.strip())
+def _run(code: str, env_extra: dict | None = None) -> str:
+    env = os.environ | (env_extra or {})
+    return subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                          capture_output=True, text=True).stdout.strip()
 
 
-def test_subnormals_are_flushed_after_import():
+def test_import_aelab_has_no_side_effects_and_no_heavy_imports():
+    out = _run("import sys, aelab; print(sorted(m for m in ('matplotlib', 'sklearn', 'torch') "
+               "if m in sys.modules)); from aelab import RunConfig; print(RunConfig().name)")
+    assert out.splitlines() == ["[]", "run"]
+
+
+def test_subnormals_are_flushed_on_every_thread_once_training_starts():
     if not torch.set_flush_denormal(True):
         pytest.skip("this CPU does not support flush-to-zero")
-    assert _probe({"AELAB_KEEP_DENORMALS": ""}) == 0.0
+    torch.set_flush_denormal(False)
+    assert _run(PROBE, {"AELAB_KEEP_DENORMALS": ""}) == "0"
 
 
 def test_keep_denormals_opt_out():
-    assert _probe({"AELAB_KEEP_DENORMALS": "1"}) == pytest.approx(1e-39, rel=1e-3)
+    assert int(_run(PROBE, {"AELAB_KEEP_DENORMALS": "1"})) == 1 << 20

@@ -137,13 +137,15 @@ def _parse_options(items: list[str]) -> dict:
 
 
 def cmd_list(args) -> int:
+    from ..corruptions import CORRUPTIONS
     from ..data import DATASETS
     from ..losses import RECONSTRUCTIONS, REGULARIZERS
     from ..models import list_models
     from ..studies import STUDIES
 
-    names = {"models": list_models(), "datasets": DATASETS.names(), "studies": STUDIES.names(),
-             "losses": RECONSTRUCTIONS.names() + REGULARIZERS.names()}[args.what]
+    names = {"models": list_models, "datasets": DATASETS.names, "studies": STUDIES.names,
+             "corruptions": CORRUPTIONS.names,
+             "losses": lambda: RECONSTRUCTIONS.names() + REGULARIZERS.names()}[args.what]()
     print("\n".join(names))
     return 0
 
@@ -191,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="a study option, e.g. --option levels=[0.3,0.5] (repeatable)")
     sp = add("list", cmd_list, "list registered names")
-    sp.add_argument("what", choices=["models", "losses", "datasets", "studies"])
+    sp.add_argument("what", choices=["models", "losses", "datasets", "studies", "corruptions"])
     for module in COMMAND_MODULES:   # commands that live in their own file: register(add)
         import_module(f"{__name__}.{module}").register(add)
     return p
@@ -205,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:
         return int(e.code or 0)
     args.argv = argv
+    from .. import _cpu
+
+    _cpu.configure()    # before torch's first parallel op starts its thread pool
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

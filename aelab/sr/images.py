@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
+from .. import _cpu
 from .color import as_rgb, luminance, rgb_to_ycbcr, ycbcr_to_rgb
 from .resize import upscale_uint8
 from .tiled import upscale_tiled, upscale_whole
@@ -48,6 +49,7 @@ def upscale_image(model: nn.Module, image: np.ndarray, *, tile: int | None = 128
     block by row block, so besides the uint8 result the peak is one float32 plane of the
     output size (the tile accumulator).
     """
+    _cpu.configure()
     r, color = int(model.scale), model.color
     h, w = image.shape[:2]
     if color == "grey" or (color == "y" and image.ndim == 2):

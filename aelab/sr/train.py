@@ -38,6 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import _cpu
 from ..errors import ConfigError
 from ..models.espcn import create_upscaler, load_upscaler, save_upscaler
 from ..provenance import provenance
@@ -186,6 +187,7 @@ def train_espcn(cfg: SRConfig, out_dir: str | Path, *, data_dir=None, images=Non
     training; ``resume=True`` continues the run saved in `out_dir` (its config must equal
     `cfg`). ``metrics.json`` says whether the run is complete (``steps_done == steps``).
     """
+    _cpu.configure()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(cfg.seed)

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import _cpu
 from ..errors import ConfigError, DataError
 from .seed import resolve_device, seeded
 
@@ -70,6 +71,7 @@ def train_classifier(model: nn.Module, x: Any, y: Any, *, epochs: int = 10,
     DataError
         When x and y do not match or the labels do not fit the model's classes.
     """
+    _cpu.configure()
     if epochs < 1 or batch_size < 1:
         raise ConfigError(f"epochs and batch_size must be >= 1; got {epochs} and {batch_size}.")
     dev = resolve_device(device) if isinstance(device, str) else device

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from .. import _cpu
 from ..config import TrainConfig
 from ..errors import TrainingError
 from ..models import save_model
@@ -156,6 +157,7 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
     TrainingError
         On a non-finite loss (naming the step and term) or a failed first-batch check.
     """
+    _cpu.configure()
     run_dir = Path(run_dir) if run_dir is not None else None
     fmt = memory_format(model, device)
     model.to(memory_format=fmt)

@@ -136,6 +136,14 @@ def test_cli_list_models_reads_registry(capsys):
     assert {"dense", "conv", "vae_dense", "vae_conv"} <= set(capsys.readouterr().out.split())
 
 
+def test_cli_list_corruptions_reads_their_registry(capsys):
+    from aelab.corruptions import CORRUPTIONS
+
+    assert main(["list", "corruptions"]) == 0
+    assert capsys.readouterr().out.split() == CORRUPTIONS.names()
+    assert {"gaussian", "salt_pepper", "block", "stripes"} <= set(CORRUPTIONS.names())
+
+
 def test_cli_datasets_lists_all_six(capsys):
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out
