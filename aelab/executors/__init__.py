@@ -8,7 +8,8 @@ happens afterwards, on the caller's side, once every run is done.
 
 The one run-reuse rule (`train_or_reuse`): a folder that holds a finished run with the same
 config is reused as it is; one whose config differs only by fewer ``train.epochs`` is
-extended (resumed to the new epoch count); anything else is trained anew.
+extended (resumed to the new epoch count); an interrupted run of the same config is resumed;
+anything else is trained anew.
 
 Executors: ``local`` trains the runs one after another in this process.
 """
@@ -52,22 +53,25 @@ class RunsFailed(AelabError):
                          f"when you run the same command again:\n{lines}")
 
 
-def _finished_config(folder: Path) -> dict | None:
-    """The config of a finished run in `folder` (metrics written last), else None."""
-    if not ((folder / "metrics.json").is_file() and (folder / "config.json").is_file()):
-        return None
+def _saved_config(folder: Path) -> dict | None:
     try:
         return json.loads((folder / "config.json").read_text())
-    except json.JSONDecodeError:
+    except (OSError, json.JSONDecodeError):
         return None
 
 
 def reuse_state(planned: PlannedRun, folder: Path) -> str:
-    """``"reuse"``, ``"extend"`` or ``"train"``: what `train_or_reuse` does with `folder`."""
-    done = _finished_config(folder)
+    """What `train_or_reuse` does with `folder`: ``"reuse"`` a finished run (metrics.json is
+    written last) of the same config, ``"extend"`` one that differs only by fewer epochs,
+    ``"resume"`` an interrupted run of the same config (weights and history, no metrics), or
+    ``"train"`` anew."""
+    done = _saved_config(folder)
     if done is None:
         return "train"
     want = json.loads(json.dumps(planned.config.to_dict()))     # as config.json holds it
+    if not (folder / "metrics.json").is_file():
+        interrupted = all((folder / f).is_file() for f in ("model.safetensors", "history.csv"))
+        return "resume" if interrupted and done == want else "train"
     if done == want:
         return "reuse"
     if ({**done, "train": {**done.get("train", {}), "epochs": None}}
@@ -87,7 +91,7 @@ def train_or_reuse(planned: PlannedRun, folder: Path, *, progress=None, callback
     if state == "reuse":
         return folder
     return train_run(planned.config, folder, overwrite=state == "train",
-                     resume=state == "extend", progress=progress, callbacks=callbacks,
+                     resume=state in ("extend", "resume"), progress=progress, callbacks=callbacks,
                      command=command)
 
 

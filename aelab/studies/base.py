@@ -31,6 +31,7 @@ import difflib
 import functools
 import json
 import shlex
+import time
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -194,6 +195,11 @@ class Study:
                  out_dir: Path, progress=None, callbacks=()):
         self.name, self.opts, self.dataset, self.quick = name, opts, dataset, quick
         self.out_dir, self.progress, self.callbacks = Path(out_dir), progress, callbacks
+        self._started = time.perf_counter()
+
+    def seconds(self) -> float:
+        """Wall time since the study started (validation, training and scoring)."""
+        return time.perf_counter() - self._started
 
     @property
     def fig_dir(self) -> Path:

@@ -13,14 +13,16 @@ stripes; a grey block, sized for 28x28 and scaled to the image) it
    range 1), SSIM and MSE against the clean images, and the error inside the hidden region
    for stripes and block.
 
-It writes ``restoration_<dataset>.json`` (flat records, machine, versions, the exact command),
-one run folder per autoencoder under ``runs/``, figures, and ``report.html``.
+It writes ``results.json`` (flat records, machine, versions, the exact command; the copies in
+benchmarks/results are named ``restoration_<label>.json``), one run folder per autoencoder
+under ``runs/``, figures, and ``report.html``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,20 +32,15 @@ from ..config import RunConfig
 from ..corruptions import build, corrupt_array
 from ..errors import ConfigError
 from ..evaluate.restoration import hidden_region, scores
-from ..provenance import provenance
+from ..executors import PlannedRun
 from ..report.figures import save_figure
-from ..report.page import write_html_page
 from ..restore import restoration_figure, restore_array
-from ..runs import load_run, prepare_data, train_run
+from ..runs import load_run, prepare_data
 from . import STUDIES
+from .base import Results, Study, StudyOptions
 
 LEVELLED = {"gaussian": "factor", "salt_pepper": "amount", "mask": "fraction"}
 SINGLE = ("stripes", "block")
-FULL = {"dataset": "mnist", "levels": [0.3, 0.5, 0.7, 0.9],
-        "corruptions": ["gaussian", "stripes", "block"], "epochs": 5, "limit": None,
-        "test_limit": 1000, "val_images": 200, "batch_size": 64}
-QUICK = {"dataset": "digits", "levels": [0.3, 0.7], "corruptions": ["gaussian", "block"],
-         "epochs": 1, "limit": 300, "test_limit": 40, "val_images": 20, "batch_size": 32}
 SUBSET_SEED = 12345   # picks the fixed test and validation subsets (never the training seed)
 EXAMPLE_LEVELS = (0.5, 0.7, 0.9)
 LOSSY_NOTE = ("LOSSY DATA: these images were decoded from JPEG files, so the clean targets "
@@ -76,87 +73,142 @@ def corruption_specs(name: str, levels: list[float], size: int) -> list[tuple[fl
                       f"{', '.join([*LEVELLED, *SINGLE])}.")
 
 
-@STUDIES.register("restoration")
-def restoration(out_dir: Path, *, quick: bool = False, dataset: str | None = None,
-                progress=None, callbacks=(), corruptions: list | None = None,
-                levels: list | None = None, epochs: int | None = None,
-                limit: int | None = None, test_limit: int | None = None,
-                val_images: int | None = None, baselines: list | None = None,
-                data_options: dict | None = None, lossy: bool = False,
-                model: dict | None = None, batch_size: int | None = None,
-                label: str | None = None, resume: bool = False) -> Path:
-    """Run the study into `out_dir`; return its ``report.html``.
+@dataclass(frozen=True)
+class Options(StudyOptions):
+    """Full / quick defaults: `corruptions` ([gaussian, stripes, block] / [gaussian, block]);
+    `levels` of the gaussian noise factor ([0.3, 0.5, 0.7, 0.9] / [0.3, 0.7]); `epochs` (5 /
+    1); `limit` training images (all / 300), of which 10% are held out as the validation
+    split; `test_limit` test images every method is scored on (1000 / 40: a fixed, seeded
+    subset; the autoencoders are also scored on the whole test set); `val_images` validation
+    images the baselines are tuned on (200 / 20); `baselines` (all registered); `model` (the
+    conv denoiser's settings, default `model_for` the image size); `batch_size` (64 / 32);
+    `data_options` (e.g. ``{path=..., size=32, mode="RGB"}`` for image_folder); `lossy` flags
+    the data as lossy (JPEG) in the report and the results; `label` names the data in the
+    records (default: the dataset). A stopped study restarted with the same command reuses
+    the finished denoisers and continues an interrupted one."""
 
-    Options (full / quick defaults): `corruptions` ([gaussian, stripes, block] / [gaussian,
-    block]); `levels` of the gaussian noise factor ([0.3, 0.5, 0.7, 0.9] / [0.3, 0.7]);
-    `epochs` (5 / 1); `limit` training images (all / 300), of which 10% are held out as the
-    validation split; `test_limit` test images every method is scored on (1000 / 40: a
-    fixed, seeded subset; the autoencoders are also scored on the whole test set);
-    `val_images` validation images the baselines are tuned on (200 / 20); `baselines` (all
-    registered); `model` (the conv denoiser's settings, default `model_for` the image size);
-    `batch_size` (64 / 32); `data_options` (e.g. ``{path=..., size=32, mode="RGB"}`` for
-    image_folder); `lossy` flags the data as lossy (JPEG) in the report and the results;
-    `label` names the data in the records and the result file (default: the dataset);
-    `resume` reuses (or continues) run folders already trained with the same config, so a
-    long study can be stopped and restarted.
-    """
-    base = QUICK if quick else FULL
-    p = {"dataset": dataset or base["dataset"], "corruptions": list(corruptions or
-         base["corruptions"]), "levels": [float(v) for v in levels or base["levels"]],
-         "epochs": epochs or base["epochs"], "limit": limit or base["limit"],
-         "test_limit": test_limit or base["test_limit"],
-         "val_images": val_images or base["val_images"],
-         "baselines": list(baselines or BASELINES.names()), "data_options": data_options or {},
-         "lossy": bool(lossy), "model": model, "batch_size": batch_size or base["batch_size"],
-         "label": label or dataset or base["dataset"], "resume": bool(resume)}
-    for b in p["baselines"]:
-        BASELINES.get(b, key="study option baselines")
-    out_dir = Path(out_dir)
-    t0 = time.perf_counter()
-    base_cfg = {"name": "restoration",
-                "data": {"name": p["dataset"], "limit": p["limit"], "test_limit": p["test_limit"],
-                         "options": p["data_options"]},
+    corruptions: tuple[str, ...] = ("gaussian", "stripes", "block")
+    levels: tuple[float, ...] = (0.3, 0.5, 0.7, 0.9)
+    epochs: int = 5
+    limit: int | None = None
+    test_limit: int = 1000
+    val_images: int = 200
+    baselines: tuple[str, ...] | None = None
+    data_options: dict = field(default_factory=dict)
+    lossy: bool = False
+    model: dict | None = None
+    batch_size: int = 64
+    label: str | None = None
+    QUICK = {"levels": (0.3, 0.7), "corruptions": ("gaussian", "block"), "epochs": 1,
+             "limit": 300, "test_limit": 40, "val_images": 20, "batch_size": 32}
+
+    def check(self, study: str) -> None:
+        for b in self.baselines or ():
+            BASELINES.get(b, key="study option baselines")
+        for c in self.corruptions:
+            if c not in LEVELLED and c not in SINGLE:
+                raise ConfigError(f"study {study!r}: option corruptions: {c!r} is not "
+                                  f"supported. Use any of {', '.join([*LEVELLED, *SINGLE])}.")
+
+
+@STUDIES.register("restoration")
+class Restoration(Study):
+    """Denoising and inpainting autoencoders against classical denoisers, per level."""
+
+    Options = Options
+
+    @functools.cached_property
+    def p(self) -> dict:
+        """The options as the helpers below read them, with the defaults resolved."""
+        o = self.opts.to_dict()
+        return {**o, "dataset": self.dataset, "baselines": o["baselines"] or BASELINES.names(),
+                "label": o["label"] or self.dataset,
+                "model": o["model"] or model_for(self.splits.data.image_shape)}
+
+    def base_config(self) -> dict:
+        o = self.opts
+        return {"name": "restoration",
+                "data": {"name": self.dataset, "limit": o.limit, "test_limit": o.test_limit,
+                         "options": dict(o.data_options)},
                 "loss": {"name": "bce"},
                 # The loop's validation loss is on clean inputs, not a denoising score, so
                 # it must not pick the epoch: every denoiser keeps its last weights.
-                "train": {"epochs": p["epochs"], "batch_size": p["batch_size"], "lr": 2e-3,
+                "train": {"epochs": o.epochs, "batch_size": o.batch_size, "lr": 2e-3,
                           "seed": 0, "restore_best": False}}
-    splits = prepare_data(RunConfig.from_dict(
-        {**base_cfg, "data": {**base_cfg["data"], "test_limit": None}}), progress=progress)
-    shape = splits.data.image_shape
-    base_cfg["model"] = p["model"] = p["model"] or model_for(shape)
-    specs = {c: corruption_specs(c, p["levels"], shape[1]) for c in p["corruptions"]}
-    runs = _train_all(out_dir, base_cfg, specs, p, progress, callbacks)
 
-    # Image folders list their files class by class, so take seeded subsets, not the first N.
-    x_val = splits.x_val[_subset(len(splits.x_val), p["val_images"])]
-    test_idx = _subset(len(splits.x_test), p["test_limit"])
-    x_test = splits.x_test[test_idx]
-    pick = _one_per_class(splits.y_test[test_idx], len(splits.data.class_names))
-    records, full, trials, examples = [], [], [], {}
-    for c, pairs in specs.items():
-        for i, (level, spec) in enumerate(pairs):
-            corruption = build([spec])
-            xv_in, _ = corrupt_array(corruption, x_val, seed=10_000 + 97 * i)
-            xt_in, hidden = corrupt_array(corruption, x_test, seed=20_000 + 97 * i)
-            outputs, tried = _restore_all(runs, c, level, x_val, xv_in, xt_in, p["baselines"])
-            trials += tried
-            xt = x_test / np.float32(255)
-            for method, x_hat in outputs.items():
-                records.append(_record(p, c, level, method, xt, x_hat, hidden))
-            if "autoencoder" in outputs:
-                examples[(c, level)] = (xt[pick], xt_in[pick], outputs["autoencoder"][pick])
-            full += _full_test_records(p, runs, c, level, corruption, splits.x_test, i)
-            if progress is None:
-                print(f"  {c} {level}: " + ", ".join(
-                    f"{r['method']} {r['psnr_db']:.2f}" for r in records[-len(outputs):]),
-                    flush=True)
+    @functools.cached_property
+    def splits(self):
+        base = self.base_config()
+        return prepare_data(RunConfig.from_dict(
+            {**base, "data": {**base["data"], "test_limit": None}}), progress=self.progress)
 
-    seconds = time.perf_counter() - t0
-    run_info = [{"corruption": c, "level": level, **_run_info(run)}
-                for (c, level), run in runs.items()]
-    _write_results(out_dir, p, records, full, trials, run_info, seconds, splits, quick)
-    return _write_report(out_dir, p, records, trials, examples, splits, seconds, run_info)
+    @functools.cached_property
+    def specs(self) -> dict[str, list[tuple[float, dict]]]:
+        return {c: corruption_specs(c, list(self.opts.levels), self.splits.data.image_shape[1])
+                for c in self.opts.corruptions}
+
+    def denoisers(self) -> dict[tuple, tuple[str, dict]]:
+        """(corruption, level) -> (folder name, corruption spec): one denoiser per corruption
+        and level, and one across all gaussian levels."""
+        out = {(c, level): (f"{c}-{level:g}", spec)
+               for c, pairs in self.specs.items() for level, spec in pairs}
+        levels = self.opts.levels
+        if "gaussian" in self.specs and len(levels) > 1:
+            out[("gaussian", "all")] = ("gaussian-all", {"name": "gaussian",
+                                                         "factor": min(levels),
+                                                         "max_factor": max(levels)})
+        return out
+
+    def plan(self) -> list[PlannedRun]:
+        base = {**self.base_config(), "model": self.p["model"]}
+        return [PlannedRun(name, RunConfig.from_dict({**base, "name": name,
+                                                      "corruption": [spec]}))
+                for name, spec in self.denoisers().values()]
+
+    def score(self, runs: dict[str, Path]) -> Results:
+        p, splits = self.p, self.splits
+        runs = {key: runs[name] for key, (name, _) in self.denoisers().items()}
+        # Image folders list their files class by class, so take seeded subsets, not the first N.
+        x_val = splits.x_val[_subset(len(splits.x_val), p["val_images"])]
+        test_idx = _subset(len(splits.x_test), p["test_limit"])
+        x_test = splits.x_test[test_idx]
+        pick = _one_per_class(splits.y_test[test_idx], len(splits.data.class_names))
+        records, full, trials, self.examples = [], [], [], {}
+        for c, pairs in self.specs.items():
+            for i, (level, spec) in enumerate(pairs):
+                corruption = build([spec])
+                xv_in, _ = corrupt_array(corruption, x_val, seed=10_000 + 97 * i)
+                xt_in, hidden = corrupt_array(corruption, x_test, seed=20_000 + 97 * i)
+                outputs, tried = _restore_all(runs, c, level, x_val, xv_in, xt_in,
+                                              p["baselines"])
+                trials += tried
+                xt = x_test / np.float32(255)
+                for method, x_hat in outputs.items():
+                    records.append(_record(p, c, level, method, xt, x_hat, hidden))
+                if "autoencoder" in outputs:
+                    self.examples[(c, level)] = (xt[pick], xt_in[pick],
+                                                 outputs["autoencoder"][pick])
+                full += _full_test_records(p, runs, c, level, corruption, splits.x_test, i)
+                if self.progress is None:
+                    print(f"  {c} {level}: " + ", ".join(
+                        f"{r['method']} {r['psnr_db']:.2f}" for r in records[-len(outputs):]),
+                        flush=True)
+        self.run_info = [{"corruption": c, "level": level, **_run_info(run)}
+                         for (c, level), run in runs.items()]
+        return Results(records, settings=_settings(p, splits, self.seconds()),
+                       extra={"runs": self.run_info, "records_full_test": full,
+                              "tuning": trials})
+
+    def report(self, results: Results):
+        self.trials = results.extra["tuning"]
+        return _sections(self.out_dir, self.p, results.records, self.trials, self.examples,
+                         self.splits, self.seconds(), self.run_info)
+
+    def title(self) -> str:
+        return f"Restoration study on {self.p['label']}"
+
+    def subtitle(self, command: str) -> str:
+        return "denoising and inpainting autoencoders against classical denoisers"
 
 
 def _subset(n: int, k: int) -> np.ndarray:
@@ -164,20 +216,6 @@ def _subset(n: int, k: int) -> np.ndarray:
     if k >= n:
         return np.arange(n)
     return np.sort(np.random.default_rng(SUBSET_SEED).permutation(n)[:k])
-
-
-def _train_all(out_dir, base_cfg, specs, p, progress, callbacks) -> dict:
-    """One denoiser per corruption and level, and one across all gaussian levels."""
-    runs = {}
-    for c, pairs in specs.items():
-        for level, spec in pairs:
-            runs[(c, level)] = _train(base_cfg, [spec], out_dir / "runs" / f"{c}-{level:g}",
-                                      progress, callbacks, p["resume"])
-    if "gaussian" in specs and len(p["levels"]) > 1:
-        spec = {"name": "gaussian", "factor": min(p["levels"]), "max_factor": max(p["levels"])}
-        runs[("gaussian", "all")] = _train(base_cfg, [spec], out_dir / "runs" / "gaussian-all",
-                                           progress, callbacks, p["resume"])
-    return runs
 
 
 def _restore_all(runs, c, level, x_val, xv_in, xt_in, baselines) -> tuple[dict, list]:
@@ -221,26 +259,6 @@ def _full_test_records(p, runs, c, level, corruption, x_test_all, i) -> list[dic
             for tag, key in keys]
 
 
-def _train(base_cfg: dict, corruption: list[dict], run_dir: Path, progress, callbacks,
-           resume: bool = False) -> Path:
-    cfg = RunConfig.from_dict({**base_cfg, "name": run_dir.name, "corruption": corruption})
-    if resume and _same_config(run_dir, cfg):
-        history = run_dir / "history.csv"
-        n_done = len(history.read_text().splitlines()) - 1 if history.is_file() else 0
-        if n_done >= cfg.train.epochs and (run_dir / "metrics.json").is_file():
-            return run_dir                                       # already trained
-        if n_done > 0 and (run_dir / "model.safetensors").is_file():
-            return train_run(cfg, run_dir, resume=True, progress=progress,
-                             callbacks=callbacks)                # continue where it stopped
-    return train_run(cfg, run_dir, overwrite=True, progress=progress, callbacks=callbacks)
-
-
-def _same_config(run_dir: Path, cfg: RunConfig) -> bool:
-    path = run_dir / "config.json"
-    return path.is_file() and json.loads(path.read_text()) == json.loads(
-        json.dumps(cfg.to_dict()))
-
-
 def _run_info(run: Path) -> dict:
     m = json.loads((run / "metrics.json").read_text())
     return {"run": run.name, "epochs": m["epochs"], "n_train": m["n_train"],
@@ -256,42 +274,15 @@ def _toml(v) -> str:
     return json.dumps(v)
 
 
-def _command(p: dict, quick: bool) -> str:
-    keys = ("corruptions", "levels", "epochs", "limit", "test_limit", "val_images", "baselines",
-            "model", "batch_size")
-    opts = [f"--option '{k}={_toml(p[k])}'" for k in keys if p[k] is not None]
-    if p["data_options"]:
-        opts.append(f"--option 'data_options={_toml(p['data_options'])}'")
-    if p["lossy"]:
-        opts.append("--option lossy=true")
-    if p["label"] != p["dataset"]:
-        opts.append(f"--option label={p['label']}")
-    return ("AELAB_DATA=../shared/datasets .venv/bin/aelab study restoration"
-            f"{' --quick' if quick else ''} --dataset {p['dataset']} "
-            f"--out studies/restoration_{p['label']} " + " ".join(opts))
-
-
-def _write_results(out_dir, p, records, full, trials, run_info, seconds, splits,
-                   quick) -> Path:
-    result = {
-        "study": "restoration", **provenance(_command(p, quick)),
-        "settings": {**p, "n_train": len(splits.x_train), "n_val": len(splits.x_val),
+def _settings(p, splits, seconds) -> dict:
+    return {"n_train": len(splits.x_train), "n_val": len(splits.x_val),
             "n_val_baselines": min(p["val_images"], len(splits.x_val)),
             "n_test": min(p["test_limit"], len(splits.x_test)),
-            "n_test_all": len(splits.x_test),
-            "test_images": _test_note(p, splits),
+            "n_test_all": len(splits.x_test), "test_images": _test_note(p, splits),
             "psnr": "mean over test images of 10*log10(1/MSE_i), data range 1",
             "baseline_parameters": "chosen on the validation images, never the test images",
-            "lossy_note": LOSSY_NOTE if p["lossy"] else None,
-            "seconds": round(seconds, 1)},
-        "runs": run_info,
-        "records": records,
-        "records_full_test": full,
-        "tuning": trials,
-    }
-    path = out_dir / f"restoration_{p['label']}.json"
-    path.write_text(json.dumps(result, indent=1, default=float), encoding="utf-8")
-    return path
+            "lossy_note": LOSSY_NOTE if p["lossy"] else None, "seconds": round(seconds, 1),
+            "baselines": p["baselines"], "model": p["model"], "label": p["label"]}
 
 
 def _pivot(records, corruption, key):
@@ -337,7 +328,7 @@ def _test_note(p, splits) -> str:
             "autoencoders on all of them")
 
 
-def _write_report(out_dir, p, records, trials, examples, splits, seconds, run_info) -> Path:
+def _sections(out_dir, p, records, trials, examples, splits, seconds, run_info):
     fig_dir = out_dir / "figures"
     blocks_fig = []
     for c in p["corruptions"]:
@@ -390,6 +381,4 @@ def _write_report(out_dir, p, records, trials, examples, splits, seconds, run_in
     sections.append(("Figures", blocks_fig or ["No figures."]))
     sections.append(("Parameters tried on the validation images", [trials] if trials else
                      ["No baselines."]))
-    return write_html_page(out_dir / "report.html", f"Restoration study on {p['label']}",
-                           sections, subtitle="denoising and inpainting autoencoders against "
-                           "classical denoisers")
+    return sections

@@ -61,7 +61,9 @@ def test_quick_study_reproduces_its_golden_records(name, tmp_path, study_data):
     study_data(name)
     results = FIRST_RUN.get(name) or canonical(run_quick(name, tmp_path / "run"))
     expected = canonical(golden["results"])
-    missing = sorted(expected.keys() - results.keys())     # new result files may be added
-    assert not missing, f"{name}: no longer writes {missing}"
-    for key in expected:
-        assert results[key] == expected[key], f"{name}: {key} differs from the golden records"
+    for key, value in expected.items():
+        # a study on the recipe writes its record lists to results.json, whatever the file's
+        # old name; new result files may be added
+        now = key if key in results else "results.json:" + key.split(":", 1)[1]
+        assert now in results, f"{name}: no longer writes {key}"
+        assert results[now] == value, f"{name}: {key} differs from the golden records"

@@ -8,7 +8,7 @@ from aelab.cli import main
 
 def test_study_restoration_quick_writes_results_and_report(tmp_path, capsys):
     assert main(["study", "restoration", "--quick", "--out", str(tmp_path)]) == 0
-    result = json.loads((tmp_path / "restoration_digits.json").read_text())
+    result = json.loads((tmp_path / "results.json").read_text())
     assert {"study", "command", "machine", "versions", "records"} <= set(result)
     methods = {r["method"] for r in result["records"]}
     assert {"noisy", "autoencoder", "autoencoder_all_levels", "nlm", "tv", "median", "bm3d",
@@ -34,18 +34,3 @@ def test_study_restoration_subsets_are_fixed_sorted_and_spread():
     assert np.array_equal(a, _subset(1000, 100)) and np.all(np.diff(a) > 0)
     assert a.max() > 500            # not the first 100: class-ordered folders stay balanced
     assert np.array_equal(_subset(5, 10), np.arange(5))
-
-
-def test_study_restoration_resume_reuses_a_finished_run(tmp_path):
-    from aelab.studies.restoration import _train
-
-    base = {"name": "x", "data": {"name": "digits", "limit": 100, "test_limit": 20},
-            "model": {"name": "conv", "latent_dim": 4, "channels": [4], "bottleneck": "none"},
-            "loss": {"name": "bce"}, "train": {"epochs": 1, "batch_size": 32}}
-    spec = [{"name": "gaussian", "factor": 0.3}]
-    run = _train(base, spec, tmp_path / "run", None, ())
-    stamp = (run / "model.safetensors").stat().st_mtime_ns
-    assert _train(base, spec, tmp_path / "run", None, (), resume=True) == run
-    assert (run / "model.safetensors").stat().st_mtime_ns == stamp
-    _train(base, [{"name": "gaussian", "factor": 0.5}], tmp_path / "run", None, (), resume=True)
-    assert (run / "model.safetensors").stat().st_mtime_ns != stamp   # other config: retrained
