@@ -41,9 +41,8 @@ from ..models.classifier import create_classifier
 from ..train import Batches, fit, resolve_device, seed_everything, write_json
 from ..train.classify import predict, train_classifier
 from . import STUDIES
-from ._shared import flat_pixels
+from ._shared import flat_pixels, study_results
 from .features_report import write_report
-from .out_of_distribution import study_results
 
 log = logging.getLogger(__name__)
 

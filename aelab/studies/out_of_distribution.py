@@ -15,8 +15,10 @@ other dataset has the same shape).
 
 from __future__ import annotations
 
-import time
+import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -25,12 +27,11 @@ from ..config import RunConfig
 from ..data import DATASETS, load_dataset
 from ..errors import ConfigError, DataError
 from ..evaluate.ood import ood_summary, per_image_errors
-from ..provenance import provenance
+from ..executors import PlannedRun
 from ..report.figures import reconstruction_grid, save_figure
-from ..report.page import write_html_page
-from ..runs import load_run, reconstruct, train_run
-from ..train import write_json
+from ..runs import load_run, reconstruct
 from . import STUDIES
+from .base import Results, Study, StudyOptions
 
 MODELS = {
     "dense": {"name": "dense", "latent_dim": 32, "hidden": [512, 256]},
@@ -38,75 +39,86 @@ MODELS = {
     "conv": {"name": "conv", "latent_dim": 32, "channels": [32, 64], "batch_norm": True},
 }
 SYNTHETIC = ("noise", "inverted")
-FULL = {"dataset": "mnist", "sources": ("fashion_mnist", "kmnist", "noise"),
-        "epochs": {"dense": 15, "conv": 6}, "limit": None, "test_limit": None}
-QUICK = {"dataset": "digits", "sources": ("noise", "inverted"),
-         "epochs": {"dense": 10, "conv": 4}, "limit": 400, "test_limit": 200}
+EPOCHS = {"full": {"dense": 15, "conv": 6}, "quick": {"dense": 10, "conv": 4}}
+
+
+@dataclass(frozen=True)
+class Options(StudyOptions):
+    """`sources` (fashion_mnist, kmnist, noise; quick: noise, inverted), `models` (subset of
+    dense, conv), `epochs` for every model (default dense 15 / conv 6; quick 10 / 4), `limit`
+    training images (all; quick 400), `test_limit` in-distribution test images (all; quick
+    200), `seed` (0)."""
+
+    sources: tuple[str, ...] = ("fashion_mnist", "kmnist", "noise")
+    models: tuple[Literal["dense", "conv"], ...] = ("dense", "conv")
+    epochs: int | None = None
+    limit: int | None = None
+    test_limit: int | None = None
+    seed: int = 0
+    QUICK = {"sources": ("noise", "inverted"), "limit": 400, "test_limit": 200}
+
+    def check(self, study: str) -> None:
+        for s in self.sources:
+            if s not in SYNTHETIC and s not in DATASETS.names():
+                raise ConfigError(f"study {study!r}: option sources: {s!r} is neither a dataset "
+                                  f"({', '.join(DATASETS.names())}) nor a synthetic source "
+                                  f"({', '.join(SYNTHETIC)}).")
 
 
 @STUDIES.register("out-of-distribution")
-def out_of_distribution(out_dir: Path, *, quick: bool = False, dataset: str | None = None,
-                        progress=None, callbacks=(), sources: list | None = None,
-                        models: list | None = None, epochs: int | None = None,
-                        limit: int | None = None, seed: int = 0) -> Path:
-    """Train on `dataset` (default mnist; digits with --quick), score every source; return
-    ``report.html``. Also writes ``results.json`` (flat records) and ``figures/``.
+class OutOfDistribution(Study):
+    """Train on the dataset (default mnist; digits with --quick), score every source."""
 
-    Options: `sources` (default [fashion_mnist, kmnist, noise]; [noise, inverted] with
-    --quick), `models` (subset of dense, conv), `epochs` (for every model; default dense 15 /
-    conv 6), `limit` (training images; default all), `seed`.
-    """
-    base = QUICK if quick else FULL
-    name = dataset or base["dataset"]
-    sources = list(sources or base["sources"])
-    models = list(models or MODELS)
-    for m in models:
-        if m not in MODELS:
-            raise ConfigError(f"models: unknown autoencoder {m!r}; choose from "
-                              f"{', '.join(MODELS)}.")
-    for s in sources:
-        if s not in SYNTHETIC and s not in DATASETS.names():
-            raise ConfigError(f"sources: {s!r} is neither a dataset ({', '.join(DATASETS.names())})"
-                              f" nor a synthetic source ({', '.join(SYNTHETIC)}).")
-    out_dir, t0 = Path(out_dir), time.perf_counter()
-    fig_dir = out_dir / "figures"
-    records, train_seconds = [], {}
-    data = None
-    for m in models:
-        cfg = RunConfig.from_dict({
+    Options = Options
+
+    def epochs(self, model: str) -> int:
+        return self.opts.epochs or EPOCHS["quick" if self.quick else "full"][model]
+
+    def plan(self) -> list[PlannedRun]:
+        o = self.opts
+        return [PlannedRun(m, RunConfig.from_dict({
             "name": f"ood-{m}",
-            "data": {"name": name, "limit": limit or base["limit"],
-                     "test_limit": base["test_limit"], "val_fraction": 0.1},
+            "data": {"name": self.dataset, "limit": o.limit, "test_limit": o.test_limit,
+                     "val_fraction": 0.1},
             "model": MODELS[m],
-            "train": {"epochs": epochs or base["epochs"][m], "batch_size": 128, "seed": seed},
-        })
-        t_run = time.perf_counter()
-        run = train_run(cfg, out_dir / "runs" / m, overwrite=True, progress=progress,
-                        callbacks=callbacks)
-        train_seconds[m] = time.perf_counter() - t_run
-        _, model = load_run(run)
-        if data is None:
-            data = load_dataset(name, progress=progress, splits=("test",))
-            x_in = data.x_test[: base["test_limit"]]
-            inputs = {name: x_in} | {s: _source(s, x_in, seed, progress) for s in sources}
-        errors = {}
-        for source, x in inputs.items():
-            x_rec = reconstruct(model, x)
-            errors[source] = per_image_errors(x, x_rec)["sse"]
-            save_figure(reconstruction_grid(x[:16], x_rec[:16], n=16),
-                        fig_dir / f"{m}-reconstructions-{source}.png")
-        records += _records(m, name, inputs, errors)
-        save_figure(_histogram(errors, m), fig_dir / f"{m}-error-histogram.png")
-    seconds = time.perf_counter() - t0
-    write_json(out_dir / "results.json", study_results(
-        "out-of-distribution", name, records, quick=quick,
-        settings={"models": {m: MODELS[m] for m in models}, "sources": sources,
-                  "epochs": {m: epochs or base["epochs"][m] for m in models},
-                  "limit": limit or base["limit"], "test_limit": base["test_limit"],
-                  "seed": seed, "loss": "mse", "score": "squared error per image (sum over "
-                  "pixels in [0, 1])"},
-        extra={"train_seconds": train_seconds, "seconds": seconds}, options=f" --out {out_dir}"))
-    return _report(out_dir, name, models, records, inputs, train_seconds)
+            "train": {"epochs": self.epochs(m), "batch_size": 128, "seed": o.seed},
+        })) for m in o.models]
+
+    def score(self, runs: dict[str, Path]) -> Results:
+        o = self.opts
+        x_in = load_dataset(self.dataset, progress=self.progress,
+                            splits=("test",)).x_test[:o.test_limit]
+        self.inputs = {self.dataset: x_in} | {s: _source(s, x_in, o.seed, self.progress)
+                                              for s in o.sources}
+        records, self.train_seconds = [], {}
+        for m, run in runs.items():
+            _, model = load_run(run)
+            self.train_seconds[m] = json.loads((run / "metrics.json").read_text())[
+                "train_seconds"]
+            errors = {}
+            for source, x in self.inputs.items():
+                x_rec = reconstruct(model, x)
+                errors[source] = per_image_errors(x, x_rec)["sse"]
+                save_figure(reconstruction_grid(x[:16], x_rec[:16], n=16),
+                            self.fig_dir / f"{m}-reconstructions-{source}.png")
+            records += _records(m, self.dataset, self.inputs, errors)
+            save_figure(_histogram(errors, m), self.fig_dir / f"{m}-error-histogram.png")
+        return Results(records, settings={
+            "models": {m: MODELS[m] for m in o.models},
+            "epochs": {m: self.epochs(m) for m in o.models}, "loss": "mse",
+            "score": "squared error per image (sum over pixels in [0, 1])"},
+            extra={"train_seconds": self.train_seconds, "seconds": self.seconds()})
+
+    def report(self, results: Results):
+        return _sections(self.fig_dir, self.dataset, list(self.opts.models), results.records,
+                         self.inputs, self.train_seconds)
+
+    def title(self) -> str:
+        return f"Out-of-distribution inputs ({self.dataset})"
+
+    def subtitle(self, command: str) -> str:
+        return (f"trained on {self.dataset}; sources: "
+                f"{', '.join(s for s in self.inputs if s != self.dataset)}")
 
 
 def _source(source: str, x_in: np.ndarray, seed: int, progress) -> np.ndarray:
@@ -151,18 +163,8 @@ def _histogram(errors: dict[str, np.ndarray], model: str) -> Figure:
     return fig
 
 
-def study_results(study: str, dataset: str, records: list[dict], *, quick: bool,
-                  settings: dict, extra: dict | None = None, options: str = "") -> dict:
-    """A result file: study, command, machine, versions, settings and flat `records`."""
-    command = (f"AELAB_DATA=../shared/datasets aelab study {study}{' --quick' if quick else ''}"
-               f" --dataset {dataset}{options}")
-    return {"study": study, "dataset": dataset, **provenance(command),
-            "settings": settings, **(extra or {}), "records": records}
-
-
-def _report(out_dir: Path, name: str, models: list, records: list, inputs: dict,
-            train_seconds: dict) -> Path:
-    fig_dir = out_dir / "figures"
+def _sections(fig_dir: Path, name: str, models: list, records: list, inputs: dict,
+              train_seconds: dict):
     table = [{k: r[k] for k in ("model", "source", "n", "sse_per_image", "sse_median", "mse",
                                 "auroc", "fpr_at_95_tpr")} for r in records]
     sections = [
@@ -181,6 +183,4 @@ def _report(out_dir: Path, name: str, models: list, records: list, inputs: dict,
         blocks: list = [fig_dir / f"{m}-error-histogram.png"]
         blocks += [fig_dir / f"{m}-reconstructions-{s}.png" for s in inputs]
         sections.append((f"{m} autoencoder: histogram and reconstructions", blocks))
-    return write_html_page(out_dir / "report.html", f"Out-of-distribution inputs ({name})",
-                           sections, subtitle=f"trained on {name}; sources: "
-                           f"{', '.join(s for s in inputs if s != name)}")
+    return sections
