@@ -43,8 +43,7 @@ from ..report import figures
 from ..report.page import write_html_page
 from . import STUDIES
 from ._augment import affine_jitter
-from ._shared import flat_pixels
-from .priors import (
+from ._codes import (
     encode,
     run_resumed_after,
     run_train_seconds,
@@ -52,6 +51,7 @@ from .priors import (
     train_model,
     write_result,
 )
+from ._shared import flat_pixels
 
 N2D_MODEL = {"name": "dense", "latent_dim": 10, "hidden": [500, 500, 2000],
              "activation": "relu"}

@@ -26,7 +26,7 @@ from ..evaluate.likelihood import binarize, likelihood_scores
 from ..report import figures
 from ..report.page import write_html_page
 from . import STUDIES
-from .priors import train_model, write_result
+from ._codes import train_model, write_result
 
 VAE_MODEL = {"name": "vae_dense", "hidden": [512, 256], "activation": "relu"}
 PUBLISHED = ("For scale (not the same architecture or training): Burda et al. 2015 report "

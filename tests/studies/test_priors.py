@@ -58,7 +58,7 @@ def test_study_clustering_pixels_baseline_clusters_the_raw_pixels(tmp_path):
     import numpy as np
 
     from aelab.evaluate.clustering import cluster, cluster_scores
-    from aelab.studies.priors import study_arrays
+    from aelab.studies._codes import study_arrays
 
     assert main(["study", "clustering", "--quick", "--out", str(tmp_path), "--option",
                  "pixels=true"]) == 0
@@ -94,7 +94,7 @@ def _tiny_arrays():
 def test_train_model_reuses_a_finished_run_with_the_same_settings(tmp_path, monkeypatch):
     import torch
 
-    import aelab.studies.priors as study
+    import aelab.studies._codes as study
 
     model_cfg = {"name": "dense", "latent_dim": 3, "hidden": [8]}
     train = {"epochs": 1, "batch_size": 16, "seed": 0}
@@ -109,7 +109,7 @@ def test_train_model_reuses_a_finished_run_with_the_same_settings(tmp_path, monk
 
 
 def test_train_model_extends_a_finished_run_when_only_the_epochs_grow(tmp_path):
-    import aelab.studies.priors as study
+    import aelab.studies._codes as study
     from aelab.report import read_history
 
     model_cfg = {"name": "dense", "latent_dim": 3, "hidden": [8]}
@@ -176,7 +176,7 @@ def test_prior_losses_rejects_an_unknown_prior_naming_the_known_ones():
 
 
 def test_run_train_seconds_survives_reuse_of_a_finished_run(tmp_path):
-    import aelab.studies.priors as study
+    import aelab.studies._codes as study
 
     model_cfg = {"name": "dense", "latent_dim": 3, "hidden": [8]}
     train = {"epochs": 2, "batch_size": 16, "seed": 0}
@@ -193,7 +193,7 @@ def test_run_train_seconds_survives_reuse_of_a_finished_run(tmp_path):
 
 def test_cluster_all_evaluates_training_and_test_images_and_says_so():
     from aelab.data import load_dataset
-    from aelab.studies.priors import study_arrays
+    from aelab.studies._codes import study_arrays
 
     data = load_dataset("digits")
     test_only = study_arrays("digits", limit=None, seed=0, quick=False)
