@@ -62,9 +62,9 @@ def cmd_train(args) -> int:
 
 
 def _print_metrics(path: Path) -> None:
-    import json
+    from ..files import read_json
 
-    m = json.loads(path.read_text())
+    m = read_json(path, "metrics file")
     keys = ("test_mse", "test_bce", "test_psnr_db", "test_ssim", "train_seconds", "epochs")
     print("  ".join(f"{k}={m[k]:.4g}" for k in keys if isinstance(m.get(k), (int, float))))
 
