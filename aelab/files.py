@@ -114,3 +114,37 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def load_image(path: str | os.PathLike):
+    """Open and fully decode an image file with Pillow; returns the loaded ``PIL.Image``.
+
+    Pillow's decompression-bomb check (``PIL.Image.MAX_IMAGE_PIXELS``) applies, its warning
+    included: an image with more pixels is refused rather than decoded.
+
+    Raises
+    ------
+    DataError
+        One line naming the file: missing, empty, not an image, truncated, or too large.
+    """
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"image file {str(path)!r} does not exist.")
+    if path.stat().st_size == 0:
+        raise DataError(f"image file {str(path)!r} is empty (0 bytes).")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im.load()
+                return im.copy()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise DataError(f"image file {str(path)!r} is too large to decode safely ({e}). If it "
+                        "is genuine, downscale it first.") from e
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise DataError(f"cannot read {str(path)!r} as an image ({e}). Use a PNG, JPEG or BMP "
+                        "file.") from e

@@ -30,8 +30,8 @@ from .config import RunConfig
 from .corruptions import build as build_corruption
 from .data import ImageData, load_dataset, train_val_split
 from .errors import ConfigError, DataError
-from .files import folder_lock, read_json, remove_stale_temps
 from .evaluate import metrics
+from .files import folder_lock, read_json, remove_stale_temps
 from .losses import build_objective
 from .models import Autoencoder, create_model, load_model
 from .report import figures
