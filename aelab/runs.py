@@ -10,6 +10,7 @@ files, so any stage can be rerun alone: `evaluate_run` and `build_report` never 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -135,45 +136,59 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, command: list[str] | None 
     if overwrite and resume:
         raise ConfigError("--overwrite and --resume exclude each other: --resume continues "
                           "the run, --overwrite replaces it.")
+    with _locked(out):
+        return _train_locked(cfg, out, command=command, progress=progress,
+                             callbacks=callbacks, overwrite=overwrite, resume=resume)
+
+
+@contextlib.contextmanager
+def _locked(out: Path):
+    """Hold the run folder's lock; first repair what a killed ``--overwrite`` left."""
     with folder_lock(out):
         _recover_interrupted_overwrite(out)
-        ckpt = _checkpoint_for_resume(out, cfg) if resume else None
-        if not resume:
-            _check_replaceable(out, overwrite)
-        device = resolve_device(cfg.train.device)
-        seed_everything(cfg.train.seed)
-        splits = prepare_data(cfg, progress=progress)
-        model = create_model(cfg.model.name, input_shape=splits.data.image_shape,
-                             **cfg.model.kwargs).to(device)
-        objective = build_objective(cfg.loss, model)
-        bs = cfg.train.batch_size
-        train = Batches(splits.x_train, batch_size=bs, device=device, shuffle=True,
-                        seed=cfg.train.seed)
-        val = None if splits.x_val is None else Batches(splits.x_val, batch_size=max(bs, 512),
-                                                        device=device)
-        corrupt = build_corruption(cfg.corruption) if cfg.corruption else None
-        jobs = [*(ckpt.run.get("jobs", []) if ckpt else []),
-                {"from_epoch": (ckpt.epoch if ckpt else 0) + 1, "epochs": cfg.train.epochs,
-                 "lr": cfg.train.lr, "patience": cfg.train.patience,
-                 "command": command if command is not None else sys.argv}]
-        opener = _OpenRunFolder(out, cfg, device, command, replace=not resume)
-        log.info("training %s on %s: %d train, %s val images", cfg.model.name, cfg.data.name,
-                 train.n, 0 if val is None else val.n)
-        try:
-            # fit checks the checkpoint against the model and the first batch, then calls
-            # opener.on_train_start: the first write to the folder.
-            result = fit(model, objective, train, val, cfg.train, device=device, run_dir=out,
-                         corrupt=corrupt, callbacks=[opener, *callbacks], resume_from=ckpt,
-                         run_meta={"config": cfg.to_dict(), "jobs": jobs})
-        except BaseException:
-            opener.undo()
-            raise
-        opener.finish()
-        write_json(out / "train.json", {"best_epoch": result.best_epoch,
-                                        "stopped_early": result.stopped_early,
-                                        "n_train": train.n, "n_val": 0 if val is None else val.n,
-                                        "jobs": jobs})
-        evaluate_run(out, splits=splits, model=model)
+        yield
+
+
+def _train_locked(cfg: RunConfig, out: Path, *, command: list[str] | None = None,
+                  progress=None, callbacks=(), overwrite: bool = False,
+                  resume: bool = False) -> Path:
+    ckpt = _checkpoint_for_resume(out, cfg) if resume else None
+    if not resume:
+        _check_replaceable(out, overwrite)
+    device = resolve_device(cfg.train.device)
+    seed_everything(cfg.train.seed)
+    splits = prepare_data(cfg, progress=progress)
+    model = create_model(cfg.model.name, input_shape=splits.data.image_shape,
+                         **cfg.model.kwargs).to(device)
+    objective = build_objective(cfg.loss, model)
+    bs = cfg.train.batch_size
+    train = Batches(splits.x_train, batch_size=bs, device=device, shuffle=True,
+                    seed=cfg.train.seed)
+    val = None if splits.x_val is None else Batches(splits.x_val, batch_size=max(bs, 512),
+                                                    device=device)
+    corrupt = build_corruption(cfg.corruption) if cfg.corruption else None
+    jobs = [*(ckpt.run.get("jobs", []) if ckpt else []),
+            {"from_epoch": (ckpt.epoch if ckpt else 0) + 1, "epochs": cfg.train.epochs,
+             "lr": cfg.train.lr, "patience": cfg.train.patience,
+             "command": command if command is not None else sys.argv}]
+    opener = _OpenRunFolder(out, cfg, device, command, replace=not resume)
+    log.info("training %s on %s: %d train, %s val images", cfg.model.name, cfg.data.name,
+             train.n, 0 if val is None else val.n)
+    try:
+        # fit checks the checkpoint against the model and the first batch, then calls
+        # opener.on_train_start: the first write to the folder.
+        result = fit(model, objective, train, val, cfg.train, device=device, run_dir=out,
+                     corrupt=corrupt, callbacks=[opener, *callbacks], resume_from=ckpt,
+                     run_meta={"config": cfg.to_dict(), "jobs": jobs})
+    except BaseException:
+        opener.undo()
+        raise
+    opener.finish()
+    write_json(out / "train.json", {"best_epoch": result.best_epoch,
+                                    "stopped_early": result.stopped_early,
+                                    "n_train": train.n, "n_val": 0 if val is None else val.n,
+                                    "jobs": jobs})
+    evaluate_run(out, splits=splits, model=model)
     return out
 
 
@@ -307,8 +322,9 @@ def resume_run(run_dir: str | Path, overrides: list[str] = (), **kwargs) -> Path
     if not (run_dir / "config.json").is_file():
         raise DataError(f"cannot resume {str(run_dir)!r}: no config.json there. "
                         "Is it a run folder written by `aelab train`?")
-    cfg = read_run_config(run_dir / "config.json").replace(list(overrides))
-    return train_run(cfg, run_dir, resume=True, **kwargs)
+    with _locked(run_dir):     # config.json is read under the lock, after any repair
+        cfg = read_run_config(run_dir / "config.json").replace(list(overrides))
+        return _train_locked(cfg, run_dir, resume=True, **kwargs)
 
 
 def read_run_config(path: str | Path) -> RunConfig:

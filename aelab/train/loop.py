@@ -210,6 +210,13 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
                 v.copy_(buffers[k])
     for cb in callbacks:
         cb.on_train_start(cfg.epochs, len(train), start)
+    if ckpt is not None and run_dir is not None:   # a kill may have beaten the last export
+        save_model(model, run_dir / "model.safetensors")
+        if best_weights is not None:
+            best_model = copy.deepcopy(model)
+            best_model.load_state_dict(best_weights)
+            save_model(best_model, run_dir / "best.safetensors")
+        write_history(run_dir / "history.csv", history)
     model.train()
     step = (start - 1) * len(train)
     # A resumed run that had stopped early stays stopped unless train.patience was raised.
