@@ -27,6 +27,6 @@ def test_image_folder_refuses_a_cache_over_the_limit_before_decoding(photos):
 
 def test_image_folder_cache_limit_is_overridable(photos):
     with pytest.raises(ConfigError, match="max_cache_gb = 1e-06"):
-        load_dataset("image_folder", path=photos, size=8, max_cache_gb=1e-6)
+        load_dataset("image_folder", path=photos, size=16, max_cache_gb=1e-6)  # 3 kB
     data = load_dataset("image_folder", path=photos, size=8, max_cache_gb=1e-3)
     assert data.image_shape == (3, 8, 8)
