@@ -6,6 +6,7 @@ step -> validate under eval()/no_grad() -> history row -> checkpoint -> early st
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import logging
@@ -148,6 +149,41 @@ def _checkpoint_to_resume(resume_from, run_dir: Path | None) -> Checkpoint | Non
     return ckpt
 
 
+def _restore(ckpt: Checkpoint, model: nn.Module, optimizer: torch.optim.Optimizer,
+             gen: torch.Generator, cfg: TrainConfig, steps_per_epoch: int,
+             device: torch.device) -> dict[str, Tensor] | None:
+    """Load a checkpoint into model, optimizer and generators; the best weights it holds."""
+    ckpt.restore(model, optimizer, gen, steps_per_epoch)
+    for group in optimizer.param_groups:   # train.lr may change on resume
+        group["lr"] = cfg.lr
+    best = ckpt.state("best.")
+    return None if best is None else {k: v.to(device) for k, v in best.items()}
+
+
+@contextlib.contextmanager
+def _leaving_no_trace(model: nn.Module):
+    """Undo what the block drew from the global RNG (dropout) and did to the model's buffers
+    (batch-norm statistics)."""
+    rng_state = torch.get_rng_state()
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
+    yield
+    torch.set_rng_state(rng_state)
+    with torch.no_grad():
+        for k, v in model.named_buffers():
+            v.copy_(buffers[k])
+
+
+def _export(run_dir: Path, model: nn.Module, best_weights: dict | None,
+            history: list[dict]) -> None:
+    """Rewrite the exports of a checkpoint: model.safetensors, best.safetensors, history.csv."""
+    save_model(model, run_dir / "model.safetensors")
+    if best_weights is not None:
+        best_model = copy.deepcopy(model)
+        best_model.load_state_dict(best_weights)
+        save_model(best_model, run_dir / "best.safetensors")
+    write_history(run_dir / "history.csv", history)
+
+
 def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: TrainConfig, *,
         device: torch.device, run_dir: str | Path | None = None, corrupt: Corruption | None = None,
         callbacks: Sequence[Callback] = (), resume_from: Checkpoint | list[dict] | None = None,
@@ -193,30 +229,17 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
     state = dict(ckpt.loop) if ckpt else {"best": math.inf, "best_epoch": 0, "bad_epochs": 0}
     best_weights = None
     gen = torch.Generator(device=device).manual_seed(cfg.seed + 7919)
-    if ckpt is not None:
-        ckpt.restore(model, optimizer, gen, len(train))
-        for group in optimizer.param_groups:   # train.lr may change on resume
-            group["lr"] = cfg.lr
-        best = ckpt.state("best.")
-        best_weights = None if best is None else {k: v.to(device) for k, v in best.items()}
+    if ckpt is None:
+        sanity_check(model, objective, train)
+    else:
+        best_weights = _restore(ckpt, model, optimizer, gen, cfg, len(train), device)
+        with _leaving_no_trace(model):   # as if the run had never stopped
+            sanity_check(model, objective, train)
     start = len(history) + 1
-    rng_state = torch.get_rng_state()
-    buffers = {k: v.clone() for k, v in model.named_buffers()}
-    sanity_check(model, objective, train)
-    if ckpt is not None:   # as if the run had not stopped: undo what the first-batch check
-        torch.set_rng_state(rng_state)              # drew (dropout) and the batch-norm
-        with torch.no_grad():                       # statistics it moved
-            for k, v in model.named_buffers():
-                v.copy_(buffers[k])
     for cb in callbacks:
         cb.on_train_start(cfg.epochs, len(train), start)
     if ckpt is not None and run_dir is not None:   # a kill may have beaten the last export
-        save_model(model, run_dir / "model.safetensors")
-        if best_weights is not None:
-            best_model = copy.deepcopy(model)
-            best_model.load_state_dict(best_weights)
-            save_model(best_model, run_dir / "best.safetensors")
-        write_history(run_dir / "history.csv", history)
+        _export(run_dir, model, best_weights, history)
     model.train()
     step = (start - 1) * len(train)
     # A resumed run that had stopped early stays stopped unless train.patience was raised.
