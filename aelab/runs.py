@@ -293,7 +293,7 @@ def _checkpoint_for_resume(out: Path, cfg: RunConfig) -> Checkpoint:
                         "train again use --overwrite or another --out.")
     ckpt = read_checkpoint(path)
     saved = _flat(ckpt.run.get("config", {}))
-    given = _flat(cfg.to_dict())
+    given = _flat(json.loads(json.dumps(cfg.to_dict())))   # tuples as lists, as saved
     for key in sorted(set(saved) | set(given)):
         if key not in RESUMABLE_KEYS and saved.get(key) != given.get(key):
             raise ConfigError(

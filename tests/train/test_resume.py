@@ -78,3 +78,16 @@ def test_fit_resume_from_a_history_that_disagrees_with_the_checkpoint(two_epochs
         fit(model, build_objective(cfg.loss, model), Batches(x, batch_size=64), None,
             TrainConfig(epochs=3), device=torch.device("cpu"), run_dir=two_epochs,
             resume_from=history)
+
+
+def test_resume_compares_configs_as_saved_so_tuples_equal_lists(tmp_path):
+    from aelab.config import RunConfig
+    from aelab.runs import train_run
+
+    def cfg(epochs):   # built in Python, as the studies do: hidden is a tuple
+        return RunConfig.from_dict({"data": {"limit": 100, "test_limit": 20}, "train": {
+            "epochs": epochs}, "model": {"name": "dense", "hidden": (16,), "latent_dim": 4}})
+
+    out = train_run(cfg(1), tmp_path / "run")
+    assert train_run(cfg(2), out, resume=True) == out
+    assert len(read_history(out / "history.csv")) == 2
