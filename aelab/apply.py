@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .files import atomic_write, load_image
 
 
 def read_image(path: str | Path, channels: int, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -15,28 +16,18 @@ def read_image(path: str | Path, channels: int, size: tuple[int, int] | None = N
     With `size` = (H, W), the image is resized (bicubic). A grey model given a colour file
     is an error rather than a silent conversion (colour information would be lost).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"image file {str(path)!r} does not exist.")
-    if path.stat().st_size == 0:
-        raise DataError(f"image file {str(path)!r} is empty (0 bytes).")
-    try:
-        with Image.open(path) as im:
-            im.load()
-            grey_mode = im.mode in ("L", "1", "I", "I;16", "F", "LA")
-            if channels == 1 and not grey_mode and _is_colour(im):
-                raise DataError(f"{str(path)!r} is a colour image but the model is greyscale "
-                                "(1 channel). Convert the file to greyscale first, or use a "
-                                "model trained on RGB images.")
-            im = im.convert("L" if channels == 1 else "RGB")
-            if size is not None and im.size != (size[1], size[0]):
-                im = im.resize((size[1], size[0]), Image.Resampling.BICUBIC)
-            arr = np.asarray(im, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError) as e:
-        raise DataError(f"cannot read {str(path)!r} as an image ({e}). Use a PNG, JPEG or BMP "
-                        "file.") from e
+    im = load_image(path)
+    grey_mode = im.mode in ("L", "1", "I", "I;16", "F", "LA")
+    if channels == 1 and not grey_mode and _is_colour(im):
+        raise DataError(f"{str(path)!r} is a colour image but the model is greyscale "
+                        "(1 channel). Convert the file to greyscale first, or use a "
+                        "model trained on RGB images.")
+    im = im.convert("L" if channels == 1 else "RGB")
+    if size is not None and im.size != (size[1], size[0]):
+        im = im.resize((size[1], size[0]), Image.Resampling.BICUBIC)
+    arr = np.asarray(im, dtype=np.uint8)
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
@@ -48,14 +39,36 @@ def _is_colour(im) -> bool:
 
 
 def save_image(array: np.ndarray, path: str | Path) -> None:
-    """Write a (C, H, W) image, uint8 or float in [0, 1], as PNG."""
-    from PIL import Image
-
+    """Write a (C, H, W) image, uint8 or float in [0, 1], as PNG (atomically)."""
     a = np.asarray(array)
     if a.dtype != np.uint8:
         a = (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
-    a = a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
-    Image.fromarray(a).save(path)
+    save_png(a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0), path)
+
+
+def save_png(pixels: np.ndarray, path: str | Path) -> None:
+    """Write uint8 (H, W) or (H, W, C) pixels as a PNG file, atomically."""
+    from PIL import Image
+
+    atomic_write(path, lambda tmp: Image.fromarray(pixels).save(tmp, format="PNG"))
+
+
+def output_paths(images: list[str | Path], out_dir: str | Path, template: str) -> list[Path]:
+    """One output file per input, ``out_dir / template.format(stem=...)``.
+
+    Raises
+    ------
+    DataError
+        Before anything is written, if two inputs would write the same file (same stem).
+    """
+    seen: dict[Path, Path] = {}
+    for path in map(Path, images):
+        target = Path(out_dir) / template.format(stem=path.stem)
+        if target in seen:
+            raise DataError(f"{str(seen[target])!r} and {str(path)!r} would both write "
+                            f"{str(target)!r}; rename one of them or process them separately.")
+        seen[target] = path
+    return list(seen)
 
 
 def reconstruct_files(run_dir: str | Path, images: list[str | Path], out_dir: str | Path
@@ -69,14 +82,14 @@ def reconstruct_files(run_dir: str | Path, images: list[str | Path], out_dir: st
 
     _, model = load_run(run_dir)
     c, h, w = model.input_shape
+    targets = {tag: output_paths(images, out_dir, f"{{stem}}-{tag}.png")
+               for tag in ("input", "reconstruction")}
     x = np.stack([read_image(p, c, (h, w)) for p in images])
     x_rec = reconstruct(model, x)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     written = []
-    for path, xi, ri in zip(images, x, x_rec, strict=True):
+    for i, (xi, ri) in enumerate(zip(x, x_rec, strict=True)):
         for tag, img in (("input", xi), ("reconstruction", ri)):
-            target = out / f"{Path(path).stem}-{tag}.png"
-            save_image(img, target)
-            written.append(target)
+            save_image(img, targets[tag][i])
+            written.append(targets[tag][i])
     return written

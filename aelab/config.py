@@ -309,6 +309,19 @@ class CorruptionConfig:
 SECTIONS = ("name", "data", "model", "loss", "corruption", "train")
 
 
+def _check_name(name: str) -> str:
+    """A run name becomes a folder under runs/, so it must be a plain name: no separator,
+    not ``.``/``..``, not hidden, no control characters."""
+    bad = ("/" in name or "\\" in name or name in ("", ".", "..") or name.startswith(".")
+           or any(ord(c) < 32 for c in name) or len(name) > 128)
+    if bad:
+        raise ConfigError(f"name = {name!r} is not a plain run name: it becomes the folder "
+                          "runs/<name>, so use letters, digits, '-', '_' (no '/', '\\', '..', "
+                          "leading '.', at most 128 characters). Pass --out to choose "
+                          "another folder.")
+    return name
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """The whole run: a name and the four sections."""
@@ -337,7 +350,7 @@ class RunConfig:
             if not isinstance(d.get(section, {}), Mapping):
                 raise ConfigError(f"[{section}] must be a table; got {d[section]!r}.")
         return cls(
-            name=_get("config", d, "name", (str,), cls.name),
+            name=_check_name(_get("config", d, "name", (str,), cls.name)),
             data=DataConfig.from_dict(d.get("data", {})),
             model=ModelConfig.from_dict(d.get("model", {})),
             loss=LossConfig.from_dict(d.get("loss", {})),
@@ -370,7 +383,11 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist. Pass a .toml file "
                           "(see the examples in configs/) or leave it out to use the defaults.")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text (byte {e.start}: "
+                          f"{e.reason}). Save it as UTF-8.") from e
     try:
         if path.suffix == ".json":
             return json.loads(text)

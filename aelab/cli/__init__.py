@@ -51,6 +51,12 @@ def cmd_train(args) -> int:
 
     kw = {"command": ["aelab", *args.argv], "progress": bar, "callbacks": [TrainingBar()]}
     if args.resume:
+        extra = [flag for flag, given in (("CONFIG", args.config), ("--out", args.out),
+                                          ("--overwrite", args.overwrite)) if given]
+        if extra:
+            raise ConfigError(f"--resume continues a run with its own config.json; drop "
+                              f"{', '.join(extra)} (change train.epochs, train.lr or "
+                              "train.patience with --set).")
         run_dir = resume_run(args.resume, args.set, **kw)
     else:
         cfg = _config(args)
@@ -62,9 +68,9 @@ def cmd_train(args) -> int:
 
 
 def _print_metrics(path: Path) -> None:
-    import json
+    from ..files import read_json
 
-    m = json.loads(path.read_text())
+    m = read_json(path, "metrics file")
     keys = ("test_mse", "test_bce", "test_psnr_db", "test_ssim", "train_seconds", "epochs")
     print("  ".join(f"{k}={m[k]:.4g}" for k in keys if isinstance(m.get(k), (int, float))))
 
@@ -150,9 +156,16 @@ def cmd_list(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, ``error: <command>: <what>``, like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="aelab", description="Train, evaluate and compare "
-                                "autoencoders on image data.")
+    p = _Parser(prog="aelab", description="Train, evaluate and compare "
+                "autoencoders on image data.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress messages")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .numbers import integer
+
 SHOWN = ("test_mse", "test_sse_per_image", "test_psnr_db", "test_ssim", "train_seconds")
 
 
@@ -34,7 +36,7 @@ def register(add) -> None:
     sp.add_argument("config", nargs="?", help="TOML run config (default: built-in defaults)")
     sp.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                     help="override a config value, e.g. --set train.epochs=5 (repeatable)")
-    sp.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    sp.add_argument("--folds", type=integer(2), default=5, help="number of folds (default 5)")
     sp.add_argument("--pool", choices=("train", "test"), default="train",
                     help="which official split is dealt into folds (default train; 'test' is "
                          "the KMNIST test-set protocol)")

@@ -3,22 +3,24 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
+from .numbers import integer
+
 
 def cmd_restore(args) -> int:
-    from ..apply import read_image, save_image
+    from ..apply import output_paths, read_image, save_image
     from ..errors import DataError
     from ..restore import restore_image
     from ..runs import load_run
 
     _, model = load_run(args.run_dir)
     channels = model.input_shape[0]
+    targets = output_paths(args.images, args.out, "{stem}-restored.png")
     args.out.mkdir(parents=True, exist_ok=True)
     failed = 0
-    for path in args.images:
+    for path, target in zip(args.images, targets, strict=True):
         try:
             image = read_image(path, channels)        # (C, H, W) uint8, any size
             restored = restore_image(model, image, overlap=args.overlap,
@@ -27,10 +29,7 @@ def cmd_restore(args) -> int:
             print(f"error: {e}", file=sys.stderr)
             failed += 1
             continue
-        target = args.out / f"{Path(path).stem}-restored.png"
-        tmp = target.with_name(f".{target.name}.tmp.png")
-        save_image(restored, tmp)                     # write, then rename: no half files
-        os.replace(tmp, target)
+        save_image(restored, target)                  # atomic: no half files
         print(target)
     return 2 if failed else 0
 
@@ -41,6 +40,6 @@ def register(add) -> None:
     sp.add_argument("run_dir", type=Path)
     sp.add_argument("images", nargs="+", type=Path)
     sp.add_argument("--out", type=Path, required=True, help="output folder")
-    sp.add_argument("--overlap", type=int, default=None,
+    sp.add_argument("--overlap", type=integer(0), default=None,
                     help="pixels shared by neighbouring tiles (default: half a tile)")
-    sp.add_argument("--batch-size", type=int, default=64, help="tiles restored at once")
+    sp.add_argument("--batch-size", type=integer(1), default=64, help="tiles restored at once")

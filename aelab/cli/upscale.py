@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 
+from .numbers import integer, positive_number
+
 
 def cmd_sr_train(args) -> int:
+    from ..files import read_json, write_json
     from ..sr.datasets import load_set
     from ..sr.evaluate import score_set
     from ..sr.train import SRConfig, load_sr_run, train_espcn
@@ -25,9 +28,10 @@ def cmd_sr_train(args) -> int:
     max_seconds = None if args.max_minutes is None else 60.0 * args.max_minutes
     run = train_espcn(cfg, args.out, progress=lambda row: print(
         "  ".join(f"{k}={v:.4g}" for k, v in row.items()), flush=True),
-        command=" ".join(["aelab", *args.argv]), resume=args.resume, max_seconds=max_seconds)
+        command=" ".join(["aelab", *args.argv]), resume=args.resume, overwrite=args.overwrite,
+        max_seconds=max_seconds)
     _, model = load_sr_run(run)
-    metrics = json.loads((run / "metrics.json").read_text())
+    metrics = read_json(run / "metrics.json", "metrics file")
     if metrics["steps_done"] < cfg.steps:
         print(f"stopped at step {metrics['steps_done']} of {cfg.steps} after "
               f"{metrics['train_seconds']:.0f} s of training; continue with the same command "
@@ -38,7 +42,7 @@ def cmd_sr_train(args) -> int:
         metrics[name] = means
         print(f"{name} x{cfg.scale}: " + ", ".join(
             f"{m['method']} {m['psnr_y_db']:.2f} dB / SSIM {m['ssim_y']:.4f}" for m in means))
-    (run / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_json(run / "metrics.json", metrics)
     print(f"run folder: {run}")
     return 0
 
@@ -46,22 +50,21 @@ def cmd_sr_train(args) -> int:
 def cmd_upscale(args) -> int:
     from pathlib import Path
 
-    from PIL import Image
-
+    from ..apply import output_paths, save_png
     from ..sr.datasets import read_image
     from ..sr.images import upscale_image
     from ..sr.train import load_sr_run
 
     _, model = load_sr_run(args.run_dir)
     out = Path(args.out)
+    targets = output_paths(args.images, out, f"{{stem}}_x{model.scale}.png")
     out.mkdir(parents=True, exist_ok=True)
     tile = None if args.tile == 0 else args.tile
-    for path in args.images:
+    for path, dest in zip(args.images, targets, strict=True):
         image = read_image(path)
         result = upscale_image(model, image, tile=tile, overlap=args.overlap,
                                batch_size=args.batch_size)
-        dest = out / f"{Path(path).stem}_x{model.scale}.png"
-        Image.fromarray(result).save(dest)
+        save_png(result, dest)
         print(f"{path} {image.shape[1]}x{image.shape[0]} -> {dest} "
               f"{result.shape[1]}x{result.shape[0]}")
     return 0
@@ -79,19 +82,21 @@ def register(add) -> None:
                     help="test sets to score once training ends (default: Set5 Set14; "
                          "'none' to skip)")
     sp.add_argument("--out", required=True, help="run folder to write")
-    sp.add_argument("--max-minutes", type=float, default=None,
+    sp.add_argument("--max-minutes", type=positive_number, default=None,
                     help="stop this job after about this many minutes of training (the run "
                          "can be continued with --resume)")
     sp.add_argument("--resume", action="store_true",
                     help="continue the run saved in --out (same options)")
+    sp.add_argument("--overwrite", action="store_true",
+                    help="replace the run in --out (refused without --resume or --overwrite)")
     sp = add("upscale", cmd_upscale, "upscale images of any size with a trained ESPCN run, "
              "tile by tile")
     sp.add_argument("run_dir", help="a run folder written by `aelab sr-train`")
     sp.add_argument("images", nargs="+", help="image files (png, bmp, jpg, ...)")
     sp.add_argument("--out", required=True, help="output folder (PNG files)")
-    sp.add_argument("--tile", type=int, default=128,
+    sp.add_argument("--tile", type=integer(0), default=128,
                     help="tile side in input pixels (default 128; 0 = whole image at once)")
-    sp.add_argument("--overlap", type=int, default=16,
+    sp.add_argument("--overlap", type=integer(0), default=16,
                     help="tile overlap in input pixels; must exceed twice the model's "
                          "receptive-field radius (8 for the default ESPCN)")
-    sp.add_argument("--batch-size", type=int, default=8, help="tiles per forward pass")
+    sp.add_argument("--batch-size", type=integer(1), default=8, help="tiles per forward pass")

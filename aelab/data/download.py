@@ -10,6 +10,10 @@ a partial or corrupt file.
 
 ``AELAB_DOWNLOAD_URL`` replaces the official URLs with ``<base>/<dataset folder>/<file>``: for a
 local mirror, a proxy, or the loopback server of the tests.
+
+A download gives up when one read waits more than 60 s, and when the whole file takes more
+than ``AELAB_DOWNLOAD_DEADLINE`` seconds (default 3600), so a server that trickles a byte now
+and then cannot hold it forever.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import http.client
 import logging
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -34,9 +39,25 @@ logger = logging.getLogger(__name__)
 ENV_DATA = "AELAB_DATA"
 ENV_CACHE = "AELAB_CACHE"
 ENV_DOWNLOAD_URL = "AELAB_DOWNLOAD_URL"
+ENV_DEADLINE = "AELAB_DOWNLOAD_DEADLINE"
 
 _CHUNK = 1 << 20
 _TIMEOUT_S = 60
+_DEADLINE_S = 3600.0
+
+
+def download_deadline() -> float:
+    """Seconds a whole download may take: ``AELAB_DOWNLOAD_DEADLINE``, else one hour."""
+    text = os.environ.get(ENV_DEADLINE)
+    if text is None:
+        return _DEADLINE_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise DataError(f"{ENV_DEADLINE}={text!r} must be a number of seconds > 0.")
+    return value
 
 #: A tqdm-like factory: ``progress(total=..., desc=..., unit=...)`` returns a context manager
 #: with ``.update(n)``.
@@ -193,13 +214,19 @@ def _stream(url: str, out: Any, *, desc: str, progress: ProgressFactory | None) 
     """Copy the body of `url` into `out`; return its md5."""
     digest = hashlib.md5(usedforsecurity=False)
     n_bytes, total = 0, None
+    deadline = download_deadline()
+    t_end = time.monotonic() + deadline
     try:
-        with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
+        with urllib.request.urlopen(url, timeout=min(_TIMEOUT_S, deadline)) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
             bar = progress(total=total, desc=desc, unit="B", unit_scale=True) if progress else None
             with bar if bar is not None else nullcontext():
-                while chunk := response.read(_CHUNK):
+                while chunk := response.read1(_CHUNK):   # what has arrived, up to _CHUNK
+                    if time.monotonic() > t_end:
+                        raise _DownloadFailed(
+                            f"too slow: {n_bytes + len(chunk)} of {total or '?'} bytes after "
+                            f"the {deadline:g} s deadline ({ENV_DEADLINE} sets it)")
                     out.write(chunk)
                     digest.update(chunk)
                     n_bytes += len(chunk)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -32,6 +33,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ..errors import ConfigError, DataError
+from ..files import load_image
 from .base import SPLITS, DatasetRecipe, ImageData, assemble, register
 from .download import Fetcher, ProgressFactory, cache_dir
 from .splits import train_val_split
@@ -40,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".bmp", ".jpeg", ".jpg", ".png")
 MODES = ("L", "RGB")
+MAX_CACHE_GB = 8.0  # default ceiling on a decoded cache (data.options.max_cache_gb)
 _CACHE_VERSION = 1  # bump when the decoding changes, so old caches are not reused
 
 
@@ -52,7 +55,7 @@ class ImageFolderRecipe(DatasetRecipe):
 
     def load(self, fetcher: Fetcher, splits: tuple[str, ...], *, path: str | Path | None = None,
              size: int | tuple[int, int] = 64, mode: str = "RGB", test_fraction: float = 0.2,
-             seed: int = 0) -> ImageData:
+             seed: int = 0, max_cache_gb: float = MAX_CACHE_GB) -> ImageData:
         root = _check_path(path)
         height, width = _check_size(size)
         if mode not in MODES:
@@ -60,6 +63,7 @@ class ImageFolderRecipe(DatasetRecipe):
                               f"(grey or colour).")
         files, class_names = _scan(root, test_fraction, seed)
         image_shape = (1 if mode == "L" else 3, height, width)
+        _check_cache_size(root, files, image_shape, max_cache_gb)
         key = _cache_key(root, files, image_shape, mode, test_fraction, seed)
         cached = cache_dir() / "image_folder" / key
         if (cached / "meta.json").is_file():
@@ -205,17 +209,32 @@ def _decode_image(file: Path, size: tuple[int, int], mode: str) -> np.ndarray:
     """One image file -> uint8 (C, H, W) in `mode`, center-cropped and resized to `size`."""
     height, width = size
     try:
-        with Image.open(file) as img:
-            img = img.convert(mode)  # decodes the whole file: truncation shows up here
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise DataError(
-            f"{file} is not a readable image ({type(e).__name__}: {e}). Replace or delete it, "
-            f"or move it out of the folder."
-        ) from e
+        img = load_image(file).convert(mode)  # decodes the whole file: truncation shows here
+    except DataError as e:
+        raise DataError(f"not a readable image: {e} Replace or delete it, or move it out of "
+                        "the folder.") from e
     if img.size != (width, height):
         img = ImageOps.fit(img, (width, height), method=Image.Resampling.BICUBIC)
     pixels = np.asarray(img, dtype=np.uint8)
     return pixels[None] if mode == "L" else pixels.transpose(2, 0, 1)
+
+
+def _check_cache_size(root: Path, files: _Files, image_shape: tuple[int, int, int],
+                      max_cache_gb: Any) -> None:
+    """Refuse before decoding when the uint8 cache (count x C x H x W bytes) would exceed
+    `max_cache_gb`: a typo in ``size`` should not fill the disk."""
+    if isinstance(max_cache_gb, bool) or not isinstance(max_cache_gb, int | float) \
+            or not max_cache_gb > 0:
+        raise ConfigError(f"data.options.max_cache_gb: got {max_cache_gb!r}; expected a "
+                          "number of gigabytes > 0.")
+    n = sum(len(pairs) for pairs in files.values())
+    gb = n * math.prod(image_shape) / 1e9
+    if gb > max_cache_gb:
+        shape = "x".join(map(str, image_shape))
+        raise ConfigError(
+            f"image_folder {str(root)!r}: decoding {n} images at {shape} needs a {gb:.1f} GB "
+            f"cache, over data.options.max_cache_gb = {max_cache_gb:g}. Lower "
+            f"data.options.size, or raise data.options.max_cache_gb if the disk has room.")
 
 
 def _check_path(path: Any) -> Path:

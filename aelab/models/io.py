@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -18,6 +17,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from ..errors import ConfigError, DataError
+from ..files import atomic_write
 from .base import Autoencoder
 from .factory import create_model, model_spec
 
@@ -96,14 +96,7 @@ def write_weights(module: torch.nn.Module, spec: dict, path: str | os.PathLike,
     path = Path(path)
     # safetensors wants contiguous CPU tensors that share no memory.
     tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={key: json.dumps(spec)})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={key: json.dumps(spec)}))
     return path
 
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from ..data.download import Fetcher, ProgressFactory, RemoteFile
 from ..errors import ConfigError, DataError
+from ..files import load_image
 from .checksums import MD5
 
 # Pinned copies of the public redistributions the mirror was verified against.
@@ -86,12 +86,9 @@ def load_images(source: str | Path, **kwargs) -> list[SRImage]:
 
 def read_image(path: str | Path) -> np.ndarray:
     """uint8 (H, W) for grey files, (H, W, 3) for everything else (alpha dropped)."""
-    try:
-        with Image.open(path) as img:
-            mode = "L" if img.mode in ("L", "I;16", "I", "1") else "RGB"
-            return np.asarray(img.convert(mode), dtype=np.uint8).copy()
-    except (UnidentifiedImageError, OSError) as e:
-        raise DataError(f"cannot read image {str(path)!r}: {e}") from e
+    img = load_image(path)
+    mode = "L" if img.mode in ("L", "I;16", "I", "1") else "RGB"
+    return np.asarray(img.convert(mode), dtype=np.uint8).copy()
 
 
 def _read(path: Path) -> SRImage:

@@ -25,8 +25,6 @@ last.safetensors + optimizer.safetensors (to resume), history.csv and metrics.js
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 import math
 import time
@@ -40,9 +38,12 @@ import torch.nn.functional as F
 
 from .. import _cpu
 from ..errors import ConfigError
+from ..files import folder_lock, read_json, remove_stale_temps, write_json
 from ..models.espcn import create_upscaler, load_upscaler, save_upscaler
 from ..provenance import provenance
+from ..report.html import read_history
 from ..train.checkpoint import load_optimizer, save_optimizer
+from ..train.loop import write_history
 from ..train.seed import seeded
 from .datasets import SRImage, load_images
 from .evaluate import score_image
@@ -86,7 +87,7 @@ class SRConfig:
                 close = difflib.get_close_matches(key, names, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise ConfigError(f"sr.{key}: unknown option.{hint} Options: {', '.join(names)}.")
-        cfg = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        cfg = cls(**{k: _typed(k, v, getattr(cls, k, None)) for k, v in d.items()})
         cfg.check()
         return cfg
 
@@ -109,6 +110,31 @@ class SRConfig:
                                   f"{getattr(self, name)!r}.")
         if not 0 < self.lr_final <= self.lr:
             raise ConfigError(f"sr.lr_final must be in (0, lr={self.lr}]; got {self.lr_final}.")
+
+
+def _typed(key: str, value: Any, default: Any) -> Any:
+    """`value` checked against the type of the option's default (ints for int options, any
+    number for floats, lists of ints for tuples); a ConfigError naming ``sr.<key>``."""
+    def fail(expected: str):
+        raise ConfigError(f"sr.{key} must be {expected}; got {value!r}.")
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else fail("true or false")
+    if isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return value if ok else fail("an integer")
+    if isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) \
+            and math.isfinite(value)
+        return float(value) if ok else fail("a finite number")
+    if isinstance(default, str):
+        return value if isinstance(value, str) else fail("a string")
+    if isinstance(default, tuple):
+        ok = isinstance(value, list | tuple) and value and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        return tuple(value) if ok else fail("a list of positive integers, e.g. [64, 32]")
+    if key == "notes" and not isinstance(value, dict):
+        fail("a table")
+    return value
 
 
 class PatchSampler:
@@ -177,19 +203,41 @@ def learning_rate_factor(cfg: SRConfig, step: int) -> float:
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
 
 
+SR_RUN_FILES = ("config.json", "env.json", "model.safetensors", "last.safetensors",
+                "optimizer.safetensors", "history.csv", "metrics.json")
+
+
 def train_espcn(cfg: SRConfig, out_dir: str | Path, *, data_dir=None, images=None,
                 progress=None, command: str = "", resume: bool = False,
-                max_seconds: float | None = None) -> Path:
+                overwrite: bool = False, max_seconds: float | None = None) -> Path:
     """Train an ESPCN as `cfg` says and write the run folder `out_dir`; return it.
 
     `images` (a list of `SRImage`) replaces ``cfg.train_data`` (tests use tiny ones).
     `max_seconds` ends this job after the first evaluation past that many seconds of
     training; ``resume=True`` continues the run saved in `out_dir` (its config must equal
-    `cfg`). ``metrics.json`` says whether the run is complete (``steps_done == steps``).
+    `cfg`); ``overwrite=True`` replaces it (once the new run's data has loaded). A folder
+    that holds a run is refused otherwise. The folder is locked while training
+    (`aelab.files.folder_lock`). ``metrics.json`` says whether the run is complete
+    (``steps_done == steps``).
     """
     _cpu.configure()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other.")
+    with folder_lock(out):
+        held = [name for name in SR_RUN_FILES if (out / name).exists()]
+        if held and not (resume or overwrite):
+            raise ConfigError(f"run folder {str(out)!r} already holds a run ({held[0]}). Pass "
+                              "--resume to continue it, --overwrite to replace it, or choose "
+                              "another --out.")
+        if resume:
+            _check_resumable(out, cfg)
+        return _train(cfg, out, data_dir=data_dir, images=images, progress=progress,
+                      command=command, resume=resume, max_seconds=max_seconds)
+
+
+def _train(cfg: SRConfig, out: Path, *, data_dir, images, progress, command: str,
+           resume: bool, max_seconds: float | None) -> Path:
     rng = np.random.default_rng(cfg.seed)
     if images is None:
         images = load_images(cfg.train_data, data_dir=data_dir, progress=progress)
@@ -207,14 +255,18 @@ def train_espcn(cfg: SRConfig, out_dir: str | Path, *, data_dir=None, images=Non
     state = {"step": 0, "seconds": 0.0, "best": -math.inf, "jobs": []}
     history: list[dict] = []
     if resume:
-        state, history = _restore(out, cfg, model, opt, rng)
-    else:
-        (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+        state, history = _restore(out, model, opt, rng)
+    else:                      # everything checked: replace what an old run left here
+        for name in SR_RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "config.json", asdict(cfg))
+    remove_stale_temps(out)
     env = provenance(command)
     if resume and (out / "env.json").is_file():      # keep the command of every job
-        previous = json.loads((out / "env.json").read_text())
+        previous = read_json(out / "env.json", "run environment")
         env["commands"] = [*previous.get("commands", [previous.get("command", "")]), command]
-    (out / "env.json").write_text(json.dumps(env, indent=2))
+    write_json(out / "env.json", env)
     base = [cfg.lr, cfg.lr * cfg.last_layer_lr_scale]
     m = model.halo * cfg.scale
     step, best, running = state["step"], state["best"], []
@@ -258,13 +310,13 @@ def train_espcn(cfg: SRConfig, out_dir: str | Path, *, data_dir=None, images=Non
     state = {"step": step, "seconds": state["seconds"] + job_seconds, "best": best,
              "jobs": [*state["jobs"], {"steps_to": step, "seconds": job_seconds}]}
     _checkpoint(out, model, opt, rng, state)
-    _write_history(out / "history.csv", history)
+    write_history(out / "history.csv", history)
     metrics = {"train_seconds": state["seconds"], "steps": cfg.steps, "steps_done": step,
                "jobs": state["jobs"], "n_train_images": len(train_images),
                "n_val_images": len(val_images),
                "best_val_psnr_y_db": best if val_images else None,
                "val_images": [im.name for im in val_images]}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_json(out / "metrics.json", metrics)
     return out
 
 
@@ -274,22 +326,26 @@ def _checkpoint(out: Path, model, opt, rng: np.random.Generator, state: dict) ->
                    {**state, "rng": rng.bit_generator.state})
 
 
-def _restore(out: Path, cfg: SRConfig, model, opt, rng: np.random.Generator):
-    """Load the state `_checkpoint` wrote into model, optimizer and rng; (state, history)."""
-    saved_cfg = SRConfig.from_dict(json.loads((out / "config.json").read_text()))
+def _check_resumable(out: Path, cfg: SRConfig) -> None:
+    """Refuse a resume, before any data loads, when `out` holds no run or another config."""
+    if not (out / "last.safetensors").is_file():
+        raise ConfigError(f"cannot resume {str(out)!r}: it holds no SR run to continue "
+                          "(no last.safetensors). Start it without --resume.")
+    saved_cfg = SRConfig.from_dict(read_json(out / "config.json", "SR run config"))
     if saved_cfg != cfg:
         diff = {k: (getattr(saved_cfg, k), getattr(cfg, k)) for k in asdict(cfg)
                 if getattr(saved_cfg, k) != getattr(cfg, k)}
         raise ConfigError(f"cannot resume {str(out)!r} with a different config: "
                           f"{diff} (saved, given). Resume with the same options.")
+
+
+def _restore(out: Path, model, opt, rng: np.random.Generator):
+    """Load the state `_checkpoint` wrote into model, optimizer and rng; (state, history)."""
     model.load_state_dict(load_upscaler(out / "last.safetensors").state_dict())
     extra = load_optimizer(opt, out / "optimizer.safetensors")
     rng.bit_generator.state = extra.pop("rng")
-    with open(out / "history.csv", newline="") as f:
-        history = [{k: float(v) for k, v in row.items() if v != ""}
-                   for row in csv.DictReader(f)]
-    for row in history:
-        row["step"] = int(row["step"])
+    history = [{k: int(v) if k == "step" else v for k, v in row.items() if not math.isnan(v)}
+               for row in read_history(out / "history.csv")]
     return extra, history
 
 
@@ -300,13 +356,8 @@ def load_sr_run(run_dir: str | Path) -> tuple[SRConfig, torch.nn.Module]:
         raise ConfigError(f"{str(run)!r} is not a super-resolution run folder (no "
                           f"model.safetensors). Train one with `aelab sr-train`.")
     cfg_path = run / "config.json"
-    cfg = SRConfig.from_dict(json.loads(cfg_path.read_text())) if cfg_path.is_file() else None
+    cfg = SRConfig.from_dict(read_json(cfg_path, "SR run config")) if cfg_path.is_file() \
+        else None
     return cfg, load_upscaler(run / "model.safetensors")
 
 
-def _write_history(path: Path, history: list[dict]) -> None:
-    keys = list(dict.fromkeys(k for row in history for k in row))
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(history)

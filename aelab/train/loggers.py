@@ -71,16 +71,20 @@ class TensorBoardLogger(Logger):
     def __init__(self, run_dir: Path, cfg: RunConfig, model: torch.nn.Module,
                  images: np.ndarray, *, resume: bool):
         require("tensorboard", "tracking", "train.loggers = ['tensorboard']")
-        from torch.utils.tensorboard import SummaryWriter
-
-        self.log_dir = Path(run_dir) / "tensorboard"
-        if not resume:                     # a fresh run: no curves of the run it replaces
-            shutil.rmtree(self.log_dir, ignore_errors=True)
-        self.writer = SummaryWriter(log_dir=str(self.log_dir))
+        self.log_dir, self.resume = Path(run_dir) / "tensorboard", resume
+        self.writer = None
         self.cfg, self.model = cfg, model
         device = next(model.parameters()).device
         self.x = torch.from_numpy(images[:N_IMAGES]).to(device).float() / 255.0
         self.epoch = 0
+
+    def on_train_start(self, epochs: int, steps_per_epoch: int, start_epoch: int) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        # Nothing is written before training starts (the run folder may not exist yet).
+        if not self.resume:                # a fresh run: no curves of the run it replaces
+            shutil.rmtree(self.log_dir, ignore_errors=True)
+        self.writer = SummaryWriter(log_dir=str(self.log_dir))
 
     def on_epoch_end(self, row: dict[str, float]) -> None:
         self.epoch = int(row["epoch"])
@@ -106,7 +110,8 @@ class TensorBoardLogger(Logger):
         self.writer.close()
 
     def on_failure(self) -> None:
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()
 
 
 class MLflowLogger(Logger):

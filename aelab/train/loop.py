@@ -6,6 +6,7 @@ step -> validate under eval()/no_grad() -> history row -> checkpoint -> early st
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import logging
@@ -20,10 +21,11 @@ from torch import Tensor, nn
 
 from .. import _cpu
 from ..config import TrainConfig
-from ..errors import TrainingError
+from ..errors import DataError, TrainingError
+from ..files import atomic_write
 from ..models import save_model
 from .batches import Batches
-from .checkpoint import load_optimizer, save_optimizer
+from .checkpoint import CHECKPOINT, Checkpoint, read_checkpoint, save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -122,16 +124,71 @@ def write_history(path: Path, history: list[dict[str, float]]) -> None:
     columns: list[str] = []
     for row in history:
         columns += [k for k in row if k not in columns]
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=columns)
-        w.writeheader()
-        w.writerows(history)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=columns)
+            w.writeheader()
+            w.writerows(history)
+
+    atomic_write(path, write)
+
+
+def _checkpoint_to_resume(resume_from, run_dir: Path | None) -> Checkpoint | None:
+    """`resume_from` as a Checkpoint: given as one, or (the older calling convention) as the
+    run's history, whose length must then agree with the checkpoint in `run_dir`."""
+    if resume_from is None or isinstance(resume_from, Checkpoint):
+        return resume_from
+    if not resume_from:
+        return None
+    if run_dir is None:
+        raise DataError("fit(resume_from=history) needs the run_dir holding the checkpoint.")
+    ckpt = read_checkpoint(run_dir / CHECKPOINT)
+    if ckpt.epoch != len(resume_from):
+        raise DataError(f"cannot resume {str(run_dir)!r}: the history given has "
+                        f"{len(resume_from)} epochs but {CHECKPOINT} has {ckpt.epoch}.")
+    return ckpt
+
+
+def _restore(ckpt: Checkpoint, model: nn.Module, optimizer: torch.optim.Optimizer,
+             gen: torch.Generator, cfg: TrainConfig, steps_per_epoch: int,
+             device: torch.device) -> dict[str, Tensor] | None:
+    """Load a checkpoint into model, optimizer and generators; the best weights it holds."""
+    ckpt.restore(model, optimizer, gen, steps_per_epoch)
+    for group in optimizer.param_groups:   # train.lr may change on resume
+        group["lr"] = cfg.lr
+    best = ckpt.state("best.")
+    return None if best is None else {k: v.to(device) for k, v in best.items()}
+
+
+@contextlib.contextmanager
+def _leaving_no_trace(model: nn.Module):
+    """Undo what the block drew from the global RNG (dropout) and did to the model's buffers
+    (batch-norm statistics)."""
+    rng_state = torch.get_rng_state()
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
+    yield
+    torch.set_rng_state(rng_state)
+    with torch.no_grad():
+        for k, v in model.named_buffers():
+            v.copy_(buffers[k])
+
+
+def _export(run_dir: Path, model: nn.Module, best_weights: dict | None,
+            history: list[dict]) -> None:
+    """Rewrite the exports of a checkpoint: model.safetensors, best.safetensors, history.csv."""
+    save_model(model, run_dir / "model.safetensors")
+    if best_weights is not None:
+        best_model = copy.deepcopy(model)
+        best_model.load_state_dict(best_weights)
+        save_model(best_model, run_dir / "best.safetensors")
+    write_history(run_dir / "history.csv", history)
 
 
 def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: TrainConfig, *,
         device: torch.device, run_dir: str | Path | None = None, corrupt: Corruption | None = None,
-        callbacks: Sequence[Callback] = (), resume_from: list[dict] | None = None
-        ) -> FitResult:
+        callbacks: Sequence[Callback] = (), resume_from: Checkpoint | list[dict] | None = None,
+        run_meta: dict | None = None) -> FitResult:
     """Train `model` in place; return the history (one dict per epoch) and the best epoch.
 
     Parameters
@@ -144,41 +201,52 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
         Training batches (shuffled) and optional validation batches.
     cfg : TrainConfig
     run_dir : path, optional
-        Where ``model.safetensors``, ``optimizer.safetensors`` and ``history.csv`` are written
-        at each epoch's end (atomically).
+        Where ``checkpoint.safetensors`` is committed at each epoch's end (one rename: see
+        `aelab.train.checkpoint`), then exported as ``model.safetensors``,
+        ``best.safetensors`` and ``history.csv``.
     corrupt : callable, optional
         ``x_in = corrupt(x, generator)``; the target stays the clean ``x``.
-    resume_from : list of dict, optional
-        The history of an interrupted run in `run_dir`: training restarts after its last
-        epoch with the saved optimizer state.
+    resume_from : Checkpoint or list of dict, optional
+        The checkpoint of an interrupted run (or its history, whose length must match the
+        checkpoint in `run_dir`): training continues after its last epoch with the saved
+        weights, optimizer and generator states, so the result is the same as an
+        uninterrupted run's. `cfg`'s ``epochs``, ``lr`` and ``patience`` apply from there.
+    run_meta : dict, optional
+        Stored in the checkpoint as is (`aelab.runs` stores the run config there).
 
     Raises
     ------
     TrainingError
         On a non-finite loss (naming the step and term) or a failed first-batch check.
+    DataError
+        If the checkpoint to resume from does not fit the model or the data.
     """
     _cpu.configure()
     run_dir = Path(run_dir) if run_dir is not None else None
     fmt = memory_format(model, device)
     model.to(memory_format=fmt)
     optimizer = build_optimizer(model.parameters(), cfg)
-    history: list[dict[str, float]] = list(resume_from or [])
-    state = {"best": math.inf, "best_epoch": 0, "bad_epochs": 0}
-    if history:
-        state = load_optimizer(optimizer, run_dir / "optimizer.safetensors")
+    ckpt = _checkpoint_to_resume(resume_from, run_dir)
+    history: list[dict[str, float]] = list(ckpt.history) if ckpt else []
+    state = dict(ckpt.loop) if ckpt else {"best": math.inf, "best_epoch": 0, "bad_epochs": 0}
     best_weights = None
-    if history and run_dir is not None and (run_dir / "best.safetensors").is_file():
-        from safetensors.torch import load_file
-        best_weights = load_file(str(run_dir / "best.safetensors"), device=str(device))
+    gen = torch.Generator(device=device).manual_seed(cfg.seed + 7919)
+    if ckpt is None:
+        sanity_check(model, objective, train)
+    else:
+        best_weights = _restore(ckpt, model, optimizer, gen, cfg, len(train), device)
+        with _leaving_no_trace(model):   # as if the run had never stopped
+            sanity_check(model, objective, train)
     start = len(history) + 1
-    gen = torch.Generator(device=device).manual_seed(cfg.seed + 7919 * start)
-    sanity_check(model, objective, train)
     for cb in callbacks:
         cb.on_train_start(cfg.epochs, len(train), start)
+    if ckpt is not None and run_dir is not None:   # a kill may have beaten the last export
+        _export(run_dir, model, best_weights, history)
     model.train()
     step = (start - 1) * len(train)
-    stopped_early = False
-    for epoch in range(start, cfg.epochs + 1):
+    # A resumed run that had stopped early stays stopped unless train.patience was raised.
+    stopped_early = cfg.patience is not None and state["bad_epochs"] >= cfg.patience
+    for epoch in range(start, cfg.epochs + 1 if not stopped_early else start):
         train.set_epoch(epoch)
         t0 = time.perf_counter()
         sums: dict[str, Tensor] = {}
@@ -205,16 +273,19 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
             row |= {f"val_{k}": v for k, v in evaluate_terms(model, objective, val).items()}
         history.append(row)
         monitored = row["val_total"] if val is not None else row["train_total"]
-        if monitored < state["best"] - cfg.min_delta:
+        improved = monitored < state["best"] - cfg.min_delta
+        if improved:
             state = {"best": monitored, "best_epoch": epoch, "bad_epochs": 0}
             best_weights = copy.deepcopy(model.state_dict()) if cfg.restore_best else None
-            if run_dir is not None and best_weights is not None:
-                save_model(model, run_dir / "best.safetensors")
         else:
             state["bad_epochs"] += 1
         if run_dir is not None:
-            save_model(model, run_dir / "model.safetensors")
-            save_optimizer(optimizer, run_dir / "optimizer.safetensors", extra=state)
+            save_checkpoint(run_dir / CHECKPOINT, model=model, optimizer=optimizer,
+                            best=best_weights, history=history, loop=state, step=step,
+                            corrupt_gen=gen, run=run_meta)
+            save_model(model, run_dir / "model.safetensors")   # exports of the checkpoint
+            if improved and best_weights is not None:
+                save_model(model, run_dir / "best.safetensors")
             write_history(run_dir / "history.csv", history)
         log.info("epoch %d/%d %s", epoch, cfg.epochs,
                  " ".join(f"{k}={v:.5g}" for k, v in row.items() if k != "epoch"))
