@@ -27,7 +27,6 @@ same config is reused, fewer epochs are extended), scores once every run is done
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import json
 import shlex
@@ -42,6 +41,7 @@ from typing import Any, ClassVar, Literal
 from ..errors import ConfigError
 from ..executors import PlannedRun
 from ..provenance import provenance
+from ..registry import reject_unknown_options
 from ..report.page import Block, write_html_page
 from ..train import write_json
 
@@ -128,13 +128,8 @@ class StudyOptions:
         """The options of a run of `study`: the preset (full or quick) with `given` on top,
         each value checked against its field's type."""
         given = dict(given or {})
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in given:
-            if key not in names:
-                close = difflib.get_close_matches(key, names, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-                raise ConfigError(f"study {study!r} has no option {key!r}.{hint} Its options: "
-                                  f"{', '.join(names) or 'none'}.")
+        reject_unknown_options(given, [f.name for f in dataclasses.fields(cls)], key="option",
+                               owner=f"study {study!r}")
         hints = typing.get_type_hints(cls)
         values = {**cls.preset(quick), **given}
         checked = {}

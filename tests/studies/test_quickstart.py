@@ -22,5 +22,5 @@ def test_unknown_study_option_is_a_config_error(tmp_path):
     from aelab.errors import ConfigError
     from aelab.studies import run_study
 
-    with pytest.raises(ConfigError, match="has no option 'levels'"):
+    with pytest.raises(ConfigError, match="option.levels: unknown option for study 'quickstart'"):
         run_study("quickstart", out_dir=tmp_path, options={"levels": [0.5]})

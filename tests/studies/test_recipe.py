@@ -29,7 +29,8 @@ def test_a_wrong_type_names_the_option_and_what_it_must_be(name, tmp_path):
 @pytest.mark.parametrize("name", RECIPE)
 def test_an_unknown_option_suggests_the_closest(name, tmp_path):
     key = next(iter(_options(name).__annotations__))
-    with pytest.raises(ConfigError, match=rf"has no option '{key}x'. Did you mean '{key}'\?"):
+    with pytest.raises(ConfigError, match=rf"option.{key}x: unknown option for study '{name}'. "
+                                          rf"Did you mean '{key}'\?"):
         run_study(name, out_dir=tmp_path, quick=True, options={f"{key}x": 1})
 
 
