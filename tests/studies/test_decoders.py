@@ -34,6 +34,7 @@ def test_decoders_quick_records_summary_and_report(tmp_path, embedded_pngs):
         assert 0 < r["test_mse"] < 1 and 0 < r["seconds_per_epoch"]
         assert r["test_sse_per_image"] == pytest.approx(r["test_mse"] * 64)   # 8x8 digits
     unpool = records[2]
+    assert unpool["indices_per_image"] == 16 * 4 * 4 + 8 * 2 * 2 + 8 * 1 * 1   # 8 -> 4 -> 2 -> 1
     # without its indices the unpooling decoder loses what the indices carried
     assert unpool["no_indices_mse"] > 2 * unpool["test_mse"]
     assert unpool["index_gap_mse"] > 0 and unpool["sampled_index_gap_mse"] > 0
