@@ -28,7 +28,7 @@ from ..models import Autoencoder
 from ..train.classify import predict_logits
 
 __all__ = ["class_gaussian", "code_spread", "decode", "encode", "extrapolate_until_flip",
-           "interpolate", "perturb", "prior", "to_uint8"]
+           "gaussian_codes", "interpolate", "perturb", "prior", "to_uint8"]
 
 
 def _device(model: nn.Module) -> torch.device:
@@ -112,7 +112,14 @@ def class_gaussian(model: Autoencoder, images: np.ndarray, n: int, *,
     examples than code dimensions; `scale` multiplies the standard deviations (0 gives the
     class mean only).
     """
-    codes = encode(model, images)
+    return decode(model, gaussian_codes(encode(model, images), n, generator=generator,
+                                        scale=scale))
+
+
+def gaussian_codes(codes: np.ndarray, n: int, *, generator: torch.Generator,
+                   scale: float = 1.0) -> np.ndarray:
+    """`n` codes (n, d) drawn from a Gaussian fitted to `codes` (N, d), its covariance
+    Ledoit-Wolf shrunk; `scale` multiplies the standard deviations."""
     if len(codes) < 2:
         raise DataError(f"a class Gaussian needs at least 2 examples; got {len(codes)}.")
     mean = codes.mean(axis=0)
@@ -120,8 +127,7 @@ def class_gaussian(model: Autoencoder, images: np.ndarray, n: int, *,
     # cov = L L^T; z = mean + scale * L eps. eigh tolerates a semi-definite cov.
     w, v = np.linalg.eigh(cov)
     root = v * np.sqrt(np.clip(w, 0.0, None))
-    z = mean + scale * _normal(n, len(mean), generator) @ root.T
-    return decode(model, z)
+    return mean + scale * _normal(n, len(mean), generator) @ root.T
 
 
 def perturb(model: Autoencoder, images: np.ndarray, n: int, *, scale: float,

@@ -18,7 +18,8 @@ from matplotlib.figure import Figure
 
 from aelab.errors import DataError
 
-__all__ = ["SPLITS", "loss_curves", "image_grid", "reconstruction_grid", "save_figure"]
+__all__ = ["PERCENTILES", "SPLITS", "curves_by_label", "image_grid", "loss_curves",
+           "percentile_gallery", "percentile_indices", "reconstruction_grid", "save_figure"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,9 @@ SPLITS = ("train", "val")
 """Column prefixes of loss terms in a history: ``train_<term>`` and ``val_<term>``."""
 
 _SPLIT_STYLE = {"train": {"label": "train", "ls": "-"}, "val": {"label": "validation", "ls": "--"}}
+PERCENTILES = (2, 10, 25, 50, 75, 90, 98)
+"""Percentiles of a score shown by :func:`percentile_gallery`."""
+
 _TITLE_SIZE = 11
 _LABEL_SIZE = 10
 
@@ -176,6 +180,136 @@ def reconstruction_grid(originals: Any, reconstructions: Any, n: int = 25) -> Fi
         ax = fig.add_subplot(1, 2, i + 1)
         _show(ax, _tile(pictures[:n], ncols))
         ax.set_title(title, fontsize=_TITLE_SIZE + 1)
+    return fig
+
+
+def curves_by_label(histories: Mapping[str, Sequence[Sequence[Mapping[str, float]]]],
+                    column: str = "train_total", *, ylabel: str | None = None) -> Figure:
+    """One column of several training histories on one plot, one colour per label.
+
+    Parameters
+    ----------
+    histories : dict of str to list of histories
+        label -> the histories (rows per epoch, as from
+        :func:`aelab.report.html.read_history`) drawn in that label's colour, e.g. one per
+        seed of a variant; only the first of each is named in the legend.
+    column : str, default "train_total"
+        The history column to plot against ``epoch``.
+    ylabel : str, optional
+        The y axis label (default: `column`). The y axis is logarithmic when every value is
+        positive.
+
+    Raises
+    ------
+    DataError
+        If a history has no `column`.
+
+    Examples
+    --------
+    >>> h = [{"epoch": 1.0, "train_total": 0.5}, {"epoch": 2.0, "train_total": 0.25}]
+    >>> len(curves_by_label({"a": [h], "b": [h, h]}).axes[0].lines)
+    3
+    """
+    fig = Figure(figsize=(6.4, 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    values = []
+    for i, (label, runs) in enumerate(histories.items()):
+        for j, history in enumerate(runs):
+            if any(column not in row for row in history):
+                raise DataError(f"history of {label!r} has no column {column!r}; it has "
+                                f"{sorted(history[0]) if history else 'no rows'}.")
+            y = [row[column] for row in history]
+            values += y
+            ax.plot([row.get("epoch", k + 1) for k, row in enumerate(history)], y,
+                    color=f"C{i % 10}", marker="o", markersize=3, alpha=0.85,
+                    label=label if j == 0 else None)
+    finite = np.asarray(values, float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size and (finite > 0).all():
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch", fontsize=_LABEL_SIZE)
+    ax.set_ylabel(ylabel or column, fontsize=_LABEL_SIZE)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=_LABEL_SIZE - 2)
+    return fig
+
+
+def percentile_indices(scores: Any, percentiles: Sequence[float] = PERCENTILES) -> np.ndarray:
+    """For each column of `scores` (n, k), the row whose score is nearest each percentile
+    of that column: an int array (len(percentiles), k). Ties go to the lowest row."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2 or len(scores) == 0:
+        raise DataError(f"scores must be a 2-D array (n images, k columns) with n >= 1; got "
+                        f"shape {scores.shape}.")
+    if not np.isfinite(scores).all():
+        raise DataError("scores hold NaN or infinite values; percentiles need finite scores.")
+    p = np.asarray(percentiles, dtype=np.float64)
+    if p.ndim != 1 or len(p) == 0 or (p < 0).any() or (p > 100).any():
+        raise DataError(f"percentiles must be numbers in [0, 100]; got {list(percentiles)}.")
+    targets = np.percentile(scores, p, axis=0)                       # (P, k)
+    return np.abs(scores[None, :, :] - targets[:, None, :]).argmin(axis=1)
+
+
+def percentile_gallery(scores: Any, images: Any, *, k: int | None = None,
+                       percentiles: Sequence[float] = PERCENTILES,
+                       labels: Sequence[str] | None = None) -> Figure:
+    """What a score "does": for each column, the images at its percentiles.
+
+    Row j shows, for score column j (a PCA component, a code unit ...), the image whose
+    score is nearest each percentile of that column over all images (see
+    :func:`percentile_indices`), lowest percentile on the left, with the score under it.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n, K)
+        One score per image and column.
+    images : array-like of shape (n, C, H, W)
+        ``uint8`` or floats in ``[0, 1]``, in the order of `scores`' rows.
+    k : int, optional
+        Show only the first `k` columns (default: all).
+    percentiles : sequence of float, default (2, 10, 25, 50, 75, 90, 98)
+    labels : sequence of str, optional
+        One label per shown column (default: "1", "2", ...).
+
+    Raises
+    ------
+    DataError
+        If `scores` and `images` differ in length, `k` is not in [1, K], the labels do not
+        match the columns shown, or a percentile is outside [0, 100].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> fig = percentile_gallery(rng.normal(size=(50, 3)), rng.random((50, 1, 8, 8)), k=2)
+    >>> len(fig.axes)
+    14
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    pictures = _to_display(images)
+    if scores.ndim != 2 or len(scores) != len(pictures):
+        raise DataError(f"scores must be (n, k) with one row per image; got shape "
+                        f"{scores.shape} for {len(pictures)} images.")
+    k = scores.shape[1] if k is None else k
+    if not 1 <= k <= scores.shape[1]:
+        raise DataError(f"k must be in [1, {scores.shape[1]}] (the score columns); got {k!r}.")
+    labels = [str(j + 1) for j in range(k)] if labels is None else [str(x) for x in labels]
+    if len(labels) != k:
+        raise DataError(f"got {len(labels)} labels for {k} columns; give one per column.")
+    scores = scores[:, :k]
+    chosen = percentile_indices(scores, percentiles)                 # (P, k)
+    fig = Figure(figsize=(1.05 * len(percentiles) + 1.0, 1.3 * k + 0.4), layout="constrained")
+    axes = fig.subplots(k, len(percentiles), squeeze=False)
+    for j in range(k):
+        for i, p in enumerate(percentiles):
+            ax, row = axes[j, i], chosen[i, j]
+            _show(ax, pictures[row])
+            ax.set_xlabel(f"{scores[row, j]:.3g}", fontsize=_LABEL_SIZE - 2, labelpad=1)
+            if j == 0:
+                ax.set_title(f"p{p:g}", fontsize=_LABEL_SIZE - 1)
+            if i == 0:
+                ax.set_ylabel(labels[j], rotation=0, ha="right", va="center",
+                              fontsize=_LABEL_SIZE - 1)
     return fig
 
 

@@ -69,5 +69,6 @@ from . import clustering  # noqa: E402,F401  (registers the study)
 from . import restoration  # noqa: E402,F401  (registers the study)
 from . import super_resolution  # noqa: E402,F401  (registers the study)
 from . import vae  # noqa: E402,F401  (registers the study)
+from . import decoders  # noqa: E402,F401  (registers the study)
 
 __all__ = ["STUDIES", "run_study", "study_options"]

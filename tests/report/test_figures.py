@@ -3,7 +3,16 @@ import pytest
 from matplotlib.figure import Figure
 
 from aelab.errors import DataError
-from aelab.report.figures import image_grid, loss_curves, reconstruction_grid, save_figure
+from aelab.report.figures import (
+    PERCENTILES,
+    curves_by_label,
+    image_grid,
+    loss_curves,
+    percentile_gallery,
+    percentile_indices,
+    reconstruction_grid,
+    save_figure,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -86,3 +95,64 @@ def test_reconstruction_grid_shape_mismatch_raises_data_error():
 def test_save_figure_writes_a_png(tmp_path):
     path = save_figure(loss_curves(history_rows()), tmp_path / "sub" / "loss.png", dpi=30)
     assert path.read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_percentile_indices_pick_the_order_statistics_of_each_column():
+    # 101 distinct scores per column: the p-th percentile is the p-th smallest score exactly.
+    rng = np.random.default_rng(0)
+    scores = np.stack([rng.permutation(101) * 0.5, -rng.permutation(101) ** 2.0], axis=1)
+    chosen = percentile_indices(scores)
+    assert chosen.shape == (len(PERCENTILES), 2)
+    for col in range(2):
+        np.testing.assert_array_equal(scores[chosen[:, col], col],
+                                      np.sort(scores[:, col])[list(PERCENTILES)])
+
+
+def test_percentile_indices_take_the_nearest_score_between_order_statistics():
+    scores = np.array([[0.0], [1.0], [10.0]])       # median 1.0; p90 = 8.2 is nearest to 10
+    assert percentile_indices(scores, (50, 90, 0)).ravel().tolist() == [1, 2, 0]
+
+
+def test_percentile_indices_reject_bad_percentiles_and_scores():
+    with pytest.raises(DataError, match="percentiles"):
+        percentile_indices(np.zeros((5, 1)), (50, 101))
+    with pytest.raises(DataError, match="NaN"):
+        percentile_indices(np.array([[0.0], [np.nan]]))
+
+
+def test_percentile_gallery_shows_each_chosen_image_with_its_score_under_it():
+    n = 101
+    rng = np.random.default_rng(1)
+    scores = np.stack([np.arange(n) * 1.0, rng.permutation(n) * 1.0, np.zeros(n)], axis=1)
+    images = np.zeros((n, 1, 4, 4))
+    images[:, 0, 0, 0] = np.arange(n) / (n - 1)      # each image tells its row by one pixel
+    fig = percentile_gallery(scores, images, k=2, labels=["first", "second"])
+    axes = np.array(fig.axes).reshape(2, len(PERCENTILES))
+    assert [ax.get_title() for ax in axes[0]] == [f"p{p}" for p in PERCENTILES]
+    assert [ax.get_ylabel() for ax in axes[:, 0]] == ["first", "second"]
+    for col in range(2):
+        want = np.sort(scores[:, col])[list(PERCENTILES)]
+        assert [float(ax.get_xlabel()) for ax in axes[col]] == want.tolist()
+        shown_rows = [round(ax.get_images()[0].get_array()[0, 0] * (n - 1)) for ax in axes[col]]
+        np.testing.assert_array_equal(scores[shown_rows, col], want)
+
+
+def test_percentile_gallery_rejects_mismatched_inputs():
+    with pytest.raises(DataError, match="one row per image"):
+        percentile_gallery(np.zeros((3, 2)), np.zeros((4, 1, 4, 4)))
+    with pytest.raises(DataError, match="k must be"):
+        percentile_gallery(np.zeros((4, 2)), np.zeros((4, 1, 4, 4)), k=3)
+    with pytest.raises(DataError, match="labels"):
+        percentile_gallery(np.zeros((4, 2)), np.zeros((4, 1, 4, 4)), labels=["a"])
+
+
+def test_curves_by_label_colours_each_label_and_names_it_once():
+    h = history_rows(3)
+    ax = curves_by_label({"a": [h, h], "b": [h]}).axes[0]
+    assert len(ax.get_lines()) == 3
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    colours = [line.get_color() for line in ax.get_lines()]
+    assert colours[0] == colours[1] != colours[2]
+    assert ax.get_yscale() == "log"
+    with pytest.raises(DataError, match="no column 'train_nope'"):
+        curves_by_label({"a": [h]}, "train_nope")
