@@ -21,7 +21,8 @@ from sklearn.decomposition import PCA
 
 from ..errors import ConfigError
 from ..executors import PlannedRun
-from ..report.figures import save_figure
+from ..generate.samplers import encode
+from ..report.figures import PERCENTILES, percentile_gallery, save_figure
 from . import STUDIES
 from ._shared import (
     ae_config,
@@ -35,6 +36,7 @@ from ._shared import (
 from .base import Results, Study, StudyOptions
 
 METHODS = ("pca", "dense", "conv")
+GALLERY_ROWS = 5       # components / code units shown in each percentile gallery
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class PcaVsAe(Study):
         n_pixels = int(np.prod(data.image_shape))
         x_train = _training_subset(data, o.limit, o.seed)
         x_test, y_test = data.x_test[:o.test_limit], data.y_test[:o.test_limit]
-        records, self.per_class, self.recs = [], [], {}
+        records, self.per_class, self.recs, self.codes = [], [], {}, {}
         for dim in o.dims:
             for method in o.methods:
                 if method == "pca":
@@ -93,6 +95,7 @@ class PcaVsAe(Study):
                 else:
                     net, m = trained(runs[f"{method}-{dim}"])
                     x_rec = ae_reconstruct(net, x_test)
+                    self.codes[method, dim] = encode(net, x_test)
                     extra = {"train_seconds": m["train_seconds"], "epochs": m["epochs"],
                              "parameters": m["parameters"]}
                 sse = per_image_sse(x_test, x_rec)
@@ -105,8 +108,9 @@ class PcaVsAe(Study):
                                     "sse_per_image": float(sse[y_test == c].mean())}
                                    for c in range(len(data.class_names)) if (y_test == c).any()]
                 self.recs[method, dim] = x_rec
-        self.variance = PCA(min(len(x_train), n_pixels), svd_solver="full").fit(
-            flat_pixels(x_train)).explained_variance_ratio_
+        pca = PCA(min(len(x_train), n_pixels), svd_solver="full").fit(flat_pixels(x_train))
+        self.variance = pca.explained_variance_ratio_
+        self.pca_scores = pca.transform(flat_pixels(x_test))[:, :GALLERY_ROWS]
         return Results(records, settings={"n_train": len(x_train), "n_test": len(x_test)})
 
     def report(self, results: Results):
@@ -114,8 +118,30 @@ class PcaVsAe(Study):
         x_test, y_test = data.x_test[:o.test_limit], data.y_test[:o.test_limit]
         figures = _figures(self.fig_dir, results.records, self.variance, o, self.recs, x_test,
                            y_test, len(data.class_names))
-        return _sections(self.dataset, o, results.records, self.per_class, self.variance,
-                         figures, results.settings["n_train"], results.settings["n_test"])
+        sections = _sections(self.dataset, o, results.records, self.per_class, self.variance,
+                             figures, results.settings["n_train"], results.settings["n_test"])
+        return [*sections, ("What a component or a code unit does: percentile galleries",
+                            self.galleries(x_test))]
+
+    def galleries(self, x_test: np.ndarray) -> list:
+        """PCA's first components, then the code units of each autoencoder (those with the
+        largest spread over the test images first: code units have no natural order)."""
+        pct = ", ".join(f"{p:g}" for p in PERCENTILES)
+        blocks: list = [
+            f"Each row: the test images at the {pct}th percentiles of one score (a principal "
+            "component, or one unit of an autoencoder's code), lowest on the left; the score "
+            "is under each image.",
+            save_figure(percentile_gallery(self.pca_scores, x_test, labels=[
+                f"PC{j + 1}" for j in range(self.pca_scores.shape[1])]),
+                self.fig_dir / "gallery_pca.png")]
+        for (method, dim), z in self.codes.items():
+            order = np.argsort(-z.std(0))[:GALLERY_ROWS]
+            blocks.append(f"{method} autoencoder, d={dim}: the {len(order)} code units with "
+                          "the largest spread")
+            blocks.append(save_figure(percentile_gallery(
+                z[:, order], x_test, labels=[f"unit {u}" for u in order]),
+                self.fig_dir / f"gallery_{method}_d{dim}.png"))
+        return blocks
 
     def title(self) -> str:
         return f"PCA vs autoencoders on {self.dataset}"

@@ -18,13 +18,14 @@ import torch
 
 from ..errors import ConfigError
 from ..executors import PlannedRun
-from ..report.figures import image_grid, save_figure
+from ..report.figures import PERCENTILES, image_grid, percentile_gallery, save_figure
 from ..train import Batches
 from . import STUDIES
 from ._shared import ae_config, ae_reconstruct, one_per_class, rows_figure, trained
 from .base import Results, Study, StudyOptions
 
 N_FILTERS = 64
+GALLERY_ROWS = 5       # code units shown in each percentile gallery
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,12 @@ class Sparsity(Study):
     def score(self, runs: dict[str, Path]) -> Results:
         o = self.opts
         x_test = self.data.x_test[:o.test_limit]
-        records, self.filters, self.recs = [], [], {}
+        records, self.filters, self.recs, self.codes = [], [], {}, {}
         for w in o.all_weights:
             label = "none" if w == 0 else f"l1 {w:g}"
             net, m = trained(runs[_folder(w)])
             z = codes(net, x_test)
+            self.codes[label] = z
             records.append({"l1_weight": w, **code_stats(z, o.threshold),
                             "test_mse": m["test_mse"],
                             "test_sse_per_image": m["test_sse_per_image"],
@@ -108,7 +110,24 @@ class Sparsity(Study):
         return [("Setting", [text]), ("Error and code statistics", [records]),
                 (f"Encoder filters (the {N_FILTERS} units with the largest weights; plain first)",
                  self.filters),
-                ("Reconstructions, side by side (one test image per class)", [rec_png])]
+                ("Reconstructions, side by side (one test image per class)", [rec_png]),
+                ("What the most active code units respond to: percentile galleries",
+                 self.galleries(x_test))]
+
+    def galleries(self, x_test: np.ndarray) -> list:
+        """Per L1 weight, the units with the largest mean activation on the test images."""
+        pct = ", ".join(f"{p:g}" for p in PERCENTILES)
+        blocks: list = [f"Each row: the test images at the {pct}th percentiles of one code "
+                        "unit's activation, lowest on the left, the activation under each "
+                        "image. ReLU codes are often exactly 0 at the low percentiles: those "
+                        "cells then show the first image with activation 0."]
+        for label, z in self.codes.items():
+            order = np.argsort(-np.abs(z).mean(0))[:GALLERY_ROWS]
+            blocks.append(f"{label}: the {len(order)} most active units")
+            blocks.append(save_figure(percentile_gallery(
+                z[:, order], x_test, labels=[f"unit {u}" for u in order]),
+                self.fig_dir / f"gallery_{label.replace(' ', '_')}.png"))
+        return blocks
 
     def title(self) -> str:
         return f"L1 activity sparsity on {self.dataset}"

@@ -9,7 +9,13 @@ from aelab.studies.pca_vs_ae import pca_failures
 def test_pca_vs_ae_quick_writes_report_and_results(tmp_path, embedded_pngs):
     assert main(["study", "pca-vs-ae", "--quick", "--out", str(tmp_path)]) == 0
     html = (tmp_path / "report.html").read_text()
-    assert len(embedded_pngs(html)) == 4   # errors, variance, a reconstruction grid per dim
+    # errors, variance, a reconstruction grid per dim; percentile galleries of PCA and of
+    # each autoencoder's code at each dim
+    assert len(embedded_pngs(html)) == 4 + 1 + 2 * 2
+    assert "percentile galleries" in html
+    assert sorted(p.name for p in (tmp_path / "figures").glob("gallery_*.png")) == [
+        "gallery_conv_d10.png", "gallery_conv_d2.png", "gallery_dense_d10.png",
+        "gallery_dense_d2.png", "gallery_pca.png"]
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["study"] == "pca-vs-ae" and "--quick" in results["command"]
     recs = results["records"]

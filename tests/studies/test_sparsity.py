@@ -10,8 +10,9 @@ def test_sparsity_quick_writes_report_and_results(tmp_path, embedded_pngs):
     assert main(["study", "sparsity", "--quick", "--out", str(tmp_path),
                  "--option", "weights=[0.01]"]) == 0
     html = (tmp_path / "report.html").read_text()
-    # one filter grid per weight (plain + 0.01) and the reconstructions
-    assert len(embedded_pngs(html)) == 3
+    # one filter grid and one percentile gallery per weight (plain + 0.01), the
+    # reconstructions
+    assert len(embedded_pngs(html)) == 5 and "percentile galleries" in html
     recs = json.loads((tmp_path / "results.json").read_text())["records"]
     assert [r["l1_weight"] for r in recs] == [0.0, 0.01]
     plain, sparse = recs
