@@ -405,21 +405,33 @@ def parse_value(text: str) -> Any:
         return text
 
 
+def parse_assignments(items: list[str], *, flag: str = "--set", form: str = "KEY=VALUE",
+                      example: str = "train.lr=3e-4") -> dict[str, Any]:
+    """``KEY=VALUE`` strings (``--set``, ``--option``, ``--grid``'s points) as a dict, each
+    value read by `parse_value`: the one syntax of every command line option that sets a
+    value. A string without ``=`` is an error naming `flag` and an `example`."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} expects {form} (e.g. {example}); got {item!r}.")
+        out[key.strip()] = parse_value(value.strip())
+    return out
+
+
 def apply_overrides(d: Mapping[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply dotted ``section.key=value`` overrides (the CLI's ``--set``) to a nested dict."""
     out = json.loads(json.dumps(d))  # deep copy of plain data
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        parts = key.strip().split(".")
-        if not sep or not all(parts):
-            raise ConfigError(
-                f"--set expects section.key=value (e.g. train.lr=3e-4); got {item!r}."
-            )
+    for key, value in parse_assignments(overrides, form="section.key=value").items():
+        parts = key.split(".")
+        if not all(parts):
+            raise ConfigError(f"--set expects section.key=value (e.g. train.lr=3e-4); got "
+                              f"{key!r}.")
         node = out
         for part in parts[:-1]:
             nxt = node.setdefault(part, {})
             if not isinstance(nxt, dict):
-                raise ConfigError(f"--set {item!r}: {part!r} is a value, not a section.")
+                raise ConfigError(f"--set {key}=...: {part!r} is a value, not a section.")
             node = nxt
-        node[parts[-1]] = parse_value(value.strip())
+        node[parts[-1]] = value
     return out

@@ -75,3 +75,24 @@ def test_config_file_toml_syntax_error_names_file(tmp_path):
     p.write_text("[train\nepochs = 1\n")
     with pytest.raises(ConfigError, match="bad.toml"):
         RunConfig.from_file(p)
+
+
+def test_one_key_value_syntax_for_set_option_and_sr_train():
+    from aelab.config import parse_assignments
+    from aelab.errors import ConfigError
+
+    assert parse_assignments(["a=[1, 2]", "b=conv", "c=true", "d=3e-4", 'e="x y"']) == {
+        "a": [1, 2], "b": "conv", "c": True, "d": 3e-4, "e": "x y"}
+    with pytest.raises(ConfigError, match=r"--option expects KEY=VALUE \(e.g. levels=\[0.3\]\)"):
+        parse_assignments(["levels"], flag="--option", example="levels=[0.3]")
+
+
+def test_sr_train_and_study_read_values_like_train_set(tmp_path, capsys):
+    from aelab.cli import main
+
+    assert main(["sr-train", "--out", str(tmp_path / "s"), "--set", "steps=ten"]) == 2
+    assert "sr.steps must be an integer; got 'ten'" in capsys.readouterr().err
+    assert main(["study", "hidden-sizes", "--quick", "--out", str(tmp_path / "h"),
+                 "--option", "sizes=ten"]) == 2
+    assert "option sizes = \"ten\" is not allowed; it must be a list of integers" in \
+        capsys.readouterr().err

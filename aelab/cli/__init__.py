@@ -126,20 +126,10 @@ def cmd_study(args) -> int:
 
 
 def _parse_options(items: list[str]) -> dict:
-    """``KEY=VALUE`` strings to a dict; values are read as TOML (numbers, lists, strings),
-    falling back to the plain string."""
-    import tomllib
+    """``KEY=VALUE`` strings to a dict, values read as TOML (`aelab.config.parse_value`)."""
+    from ..config import parse_assignments
 
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--option expects KEY=VALUE (e.g. levels=[0.3,0.5]); got {item!r}.")
-        try:
-            out[key.strip()] = tomllib.loads(f"v = {value}")["v"]
-        except tomllib.TOMLDecodeError:
-            out[key.strip()] = value
-    return out
+    return parse_assignments(items, flag="--option", example="levels=[0.3,0.5]")
 
 
 def cmd_list(args) -> int:

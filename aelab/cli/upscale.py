@@ -3,27 +3,17 @@
 
 from __future__ import annotations
 
-import json
-
 from .numbers import integer, positive_number
 
 
 def cmd_sr_train(args) -> int:
+    from ..config import parse_assignments
     from ..files import read_json, write_json
     from ..sr.datasets import load_set
     from ..sr.evaluate import score_set
     from ..sr.train import SRConfig, load_sr_run, train_espcn
 
-    options = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            from ..errors import ConfigError
-            raise ConfigError(f"--set expects KEY=VALUE; got {item!r}.")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
+    options = parse_assignments(args.set, example="steps=80000")
     cfg = SRConfig.from_dict({"scale": args.scale, "train_data": args.data, **options})
     max_seconds = None if args.max_minutes is None else 60.0 * args.max_minutes
     run = train_espcn(cfg, args.out, progress=lambda row: print(
