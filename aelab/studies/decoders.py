@@ -118,7 +118,9 @@ class Decoders(Study):
     and strided convs against max-pooling; over seeds."""
 
     Options = Options
-    title = "Decoders: nearest, transposed, unpooling; strided conv vs max-pooling"
+
+    def title(self) -> str:
+        return "Decoders: nearest, transposed, unpooling; strided conv vs max-pooling"
 
     def plan(self) -> list[PlannedRun]:
         o = self.opts
