@@ -87,6 +87,34 @@ def _check_finite(terms: dict[str, Tensor], epoch: int, step: int) -> None:
     )
 
 
+class _FiniteWatch:
+    """Stops training at a non-finite loss. On the CPU every step is checked at once (reading
+    a CPU scalar costs nothing); on an accelerator reading the loss back would stall the
+    device every step, so the first bad step is recorded on the device and read back every
+    `every` steps and at the epoch's end, still naming the epoch and the step."""
+
+    def __init__(self, device: torch.device, every: int = 50):
+        self.every = 1 if device.type == "cpu" else every
+        self.first = torch.full((), -1, dtype=torch.long, device=device)
+
+    def step(self, terms: dict[str, Tensor], epoch: int, step: int) -> None:
+        if self.every == 1:
+            _check_finite(terms, epoch, step)
+            return
+        bad = ~torch.isfinite(terms["total"].detach())
+        self.first = torch.where(bad & (self.first < 0), step, self.first)
+        if step % self.every == 0:
+            self.check(terms, epoch)
+
+    def check(self, terms: dict[str, Tensor], epoch: int) -> None:
+        first = int(self.first)            # the one host sync
+        if first >= 0:
+            now = ", ".join(f"{k}={float(v):.4g}" for k, v in terms.items())
+            raise TrainingError(
+                f"loss became non-finite at epoch {epoch}, step {first} (now {now}). "
+                "Lower train.lr, set train.grad_clip, or check the input data for NaNs.")
+
+
 def evaluate_terms(model: nn.Module, objective, batches: Batches) -> dict[str, float]:
     """Mean of every loss term over `batches`, in eval mode without gradients."""
     was_training = model.training
@@ -244,6 +272,7 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
         _export(run_dir, model, best_weights, history)
     model.train()
     step = (start - 1) * len(train)
+    finite = _FiniteWatch(device)
     # A resumed run that had stopped early stays stopped unless train.patience was raised.
     stopped_early = cfg.patience is not None and state["bad_epochs"] >= cfg.patience
     for epoch in range(start, cfg.epochs + 1 if not stopped_early else start):
@@ -255,7 +284,7 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
             x_in = corrupt(x, gen) if corrupt is not None else x
             terms = objective(x, model(x_in))
             step += 1
-            _check_finite(terms, epoch, step)
+            finite.step(terms, epoch, step)
             optimizer.zero_grad(set_to_none=True)
             terms["total"].backward()
             if cfg.grad_clip is not None:
@@ -265,6 +294,7 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
                 sums[k] = sums.get(k, 0.0) + v.detach() * len(x)
             for cb in callbacks:
                 cb.on_batch_end(step, terms)
+        finite.check(terms, epoch)
         seconds = time.perf_counter() - t0
         row: dict[str, float] = {"epoch": epoch, "seconds": round(seconds, 4),
                                  "lr": optimizer.param_groups[0]["lr"]}

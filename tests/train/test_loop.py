@@ -146,3 +146,21 @@ def test_optimizer_state_roundtrip(tiny_images, tmp_path, name):
     for k in s1:
         for key, v in s1[k].items():
             assert torch.equal(torch.as_tensor(v), torch.as_tensor(s2[k][key]))
+
+
+def test_deferred_finite_check_names_the_first_bad_step():
+    """The accelerator path: no read-back per step, the first bad step still named."""
+    import pytest
+    import torch
+
+    from aelab.errors import TrainingError
+    from aelab.train.loop import _FiniteWatch
+
+    watch = _FiniteWatch(torch.device("cpu"))
+    assert watch.every == 1                       # CPU: every step, at once
+    watch.every = 3                               # as on CUDA, with a short period
+    ok, bad = {"total": torch.tensor(0.5)}, {"total": torch.tensor(float("nan"))}
+    watch.step(ok, epoch=1, step=1)
+    watch.step(bad, epoch=1, step=2)              # recorded on the device, not read yet
+    with pytest.raises(TrainingError, match="non-finite at epoch 1, step 2 "):
+        watch.step(ok, epoch=1, step=3)
