@@ -137,8 +137,9 @@ class StudyOptions:
             try:
                 checked[key] = _conform(value, hints[key])
             except TypeError:
-                raise ConfigError(f"study {study!r}: option {key} = {json.dumps(value)} is not "
-                                  f"allowed; it must be {_describe(hints[key])}.") from None
+                shown = json.dumps(value, default=repr)
+                raise ConfigError(f"study {study!r}: option {key} = {shown} is not allowed; it "
+                                  f"must be {_describe(hints[key])}.") from None
         opts = cls(**checked)
         opts.check(study)
         return opts
