@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import AelabError, ConfigError, DataError
+from .executors import add_executor_args
 
 if TYPE_CHECKING:
     from ..config import RunConfig
@@ -110,11 +111,12 @@ def cmd_summary(args) -> int:
 
 def cmd_study(args) -> int:
     from ..studies import run_study
+    from .executors import executor_options
     from .progress import TrainingBar, bar
 
     report = run_study(args.name, out_dir=args.out, quick=args.quick, dataset=args.dataset,
                        progress=bar, callbacks=[TrainingBar()],
-                       options=_parse_options(args.option))
+                       options=_parse_options(args.option), executor=executor_options(args))
     print(f"report: {report}")
     return 0
 
@@ -190,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dataset", help="dataset to run the study on")
     sp.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="a study option, e.g. --option levels=[0.3,0.5] (repeatable)")
+    add_executor_args(sp)
     sp = add("list", cmd_list, "list registered names")
     sp.add_argument("what", choices=["models", "losses", "datasets", "studies"])
     for module in COMMAND_MODULES:   # commands that live in their own file: register(add)
