@@ -22,7 +22,7 @@ log = logging.getLogger("aelab")
 
 # Subcommands defined in their own module under aelab/cli/, each with ``register(add)``
 # where ``add(name, fn, help)`` returns the argparse sub-parser.
-COMMAND_MODULES: tuple[str, ...] = ("generate", "cv", "restore", "upscale")
+COMMAND_MODULES: tuple[str, ...] = ("generate", "cv", "sweep", "restore", "upscale")
 
 
 def _config(args) -> RunConfig:
