@@ -10,8 +10,9 @@ The one run-reuse rule (`train_or_reuse`): a folder that holds a finished run wi
 config is reused as it is; one whose config differs only by fewer ``train.epochs`` is
 extended (resumed to the new epoch count); anything else is trained anew.
 
-Executors (`ExecutorOptions.name`), one interface: ``run(planned, runs_dir, options, *,
-progress, callbacks, command, on_done) -> list[Outcome]`` in a module of this package.
+Executors (`ExecutorOptions.name`), one interface, a module of this package with
+``check(options)`` (raise when it cannot run here, before anything starts) and ``run(planned,
+runs_dir, options, *, progress, callbacks, command, on_done) -> list[Outcome]``:
 
 - ``local`` (`aelab.executors.local`) trains the runs one after another in this process;
 - ``ray`` (`aelab.executors.ray`) trains each run as a Ray task, on a local Ray instance or
@@ -239,6 +240,7 @@ def execute(planned: Sequence[PlannedRun], runs_dir: str | Path, *,
     if twice:
         raise ConfigError(f"two planned runs share the folder name {twice[0]!r}.")
     backend = import_module(f"{__name__}.{opts.name}")
+    backend.check(opts)
     bar = progress(total=len(planned), desc="runs", unit="run") if progress else None
     write = getattr(bar, "write", None)
 

@@ -7,6 +7,10 @@ from pathlib import Path
 from . import ExecutorOptions, Outcome, PlannedRun, attempt
 
 
+def check(options: ExecutorOptions) -> None:
+    """The local executor runs wherever aelab does."""
+
+
 def run(planned: list[PlannedRun], runs_dir: Path, options: ExecutorOptions, *, progress,
         callbacks, command: list[str], on_done) -> list[Outcome]:
     """Train each run in turn (with ``options.threads`` torch threads, if set, restored

@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 INSTALL = "pip install 'aelab[ray]'"
 
 
+def check(options: ExecutorOptions) -> None:
+    """Ray must be installed (a ConfigError says how to install it)."""
+    import_ray()
+
+
 def import_ray():
     """The `ray` module, or a ConfigError saying how to install it."""
     try:
