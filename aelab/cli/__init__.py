@@ -33,6 +33,13 @@ def _config(args) -> RunConfig:
     return RunConfig().replace(args.set)
 
 
+def config_args(sp) -> None:
+    """The CONFIG argument and --set overrides, read by `_config`."""
+    sp.add_argument("config", nargs="?", help="TOML run config (default: built-in defaults)")
+    sp.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override a config value, e.g. --set train.lr=3e-4 (repeatable)")
+
+
 def cmd_datasets(args) -> int:
     from ..data import describe_datasets
 
@@ -161,11 +168,6 @@ def build_parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help, description=help)
         sp.set_defaults(fn=fn)
         return sp
-
-    def config_args(sp):
-        sp.add_argument("config", nargs="?", help="TOML run config (default: built-in defaults)")
-        sp.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override a config value, e.g. --set train.lr=3e-4 (repeatable)")
 
     sp = add("datasets", cmd_datasets, "list datasets and where their files are")
     sp.add_argument("--data-dir", help="folder to look in before AELAB_DATA and the cache")

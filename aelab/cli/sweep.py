@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import _config, config_args
 from .executors import add_executor_args
 
 
 def cmd_sweep(args) -> int:
-    from ..config import RunConfig
     from ..executors import MAIN_METRIC
     from ..sweep import parse_grid, run_sweep
     from .executors import executor_options
     from .progress import TrainingBar, bar
 
-    cfg = (RunConfig.from_file(args.config, args.set) if args.config
-           else RunConfig().replace(args.set))
+    cfg = _config(args)
     out = args.out or Path("sweeps") / cfg.name
     result = run_sweep(cfg, parse_grid(args.grid), out, executor=executor_options(args),
                        command=["aelab", *args.argv], progress=bar, callbacks=[TrainingBar()])
@@ -30,11 +29,9 @@ def cmd_sweep(args) -> int:
 def register(add) -> None:
     sp = add("sweep", cmd_sweep, "train a run config at every point of a grid over its keys; "
                                  "one run folder per point, results.json and report.html")
-    sp.add_argument("config", nargs="?", help="TOML run config (default: built-in defaults)")
+    config_args(sp)
     sp.add_argument("--grid", action="append", required=True, metavar="SECTION.KEY=V1,V2,...",
                     help="a swept key and its values, e.g. --grid model.latent_dim=2,10,30 "
                          "(repeatable: the grid is the product)")
-    sp.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                    help="override a config value for every point (repeatable)")
     sp.add_argument("--out", type=Path, help="output folder (default sweeps/<config name>)")
     add_executor_args(sp)

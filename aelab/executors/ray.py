@@ -68,9 +68,9 @@ def _connect(ray, address: str | None) -> bool:
         ray.init(logging_level=logging.WARNING, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as e:
         where = f"the Ray cluster at {address!r}" if address else "a local Ray instance"
-        raise AelabError(f"cannot join {where}: {e}. Start a cluster with `ray start --head` "
-                         "(see the README's Executors section) or leave out --address to start "
-                         "one on this machine.") from e
+        raise AelabError(f"cannot join {where}: {str(e).rstrip('.')}. Start a cluster with "
+                         "`ray start --head` (see the README's Executors section) or leave out "
+                         "--address to start one on this machine.") from e
     return True
 
 
