@@ -194,7 +194,8 @@ def attempt(planned: PlannedRun, folder: Path, *, progress=None, callbacks=(),
 def describe(outcome: Outcome) -> str:
     """The one line shown for a finished run: name, what was done, seconds, main metric."""
     if outcome.error is not None:
-        return f"{outcome.name}: FAILED after {outcome.seconds:.1f} s: {outcome.error}"
+        took = f" after {outcome.seconds:.1f} s" if math.isfinite(outcome.seconds) else ""
+        return f"{outcome.name}: FAILED{took}: {outcome.error}"
     done = {"reuse": "reused", "extend": "extended", "train": "trained"}[outcome.state]
     took = "" if outcome.state == "reuse" else f" in {outcome.seconds:.1f} s"
     try:
