@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from aelab.config import RunConfig
+from aelab.executors import PlannedRun
+
 
 class LineRecorder:
     """A tqdm-like progress factory that keeps what it is given: the run lines and the
@@ -32,3 +35,11 @@ def without_timings(value):
     if isinstance(value, list):
         return [without_timings(v) for v in value]
     return value
+
+
+def tiny(name: str, **model) -> PlannedRun:
+    """A run that trains in about a second: a small dense AE, 1 epoch on 200 digits."""
+    return PlannedRun(name, RunConfig.from_dict({
+        "name": name, "data": {"name": "digits", "limit": 200, "test_limit": 100},
+        "model": {"name": "dense", "latent_dim": 4, "hidden": [16], **model},
+        "train": {"epochs": 1, "batch_size": 64, "device": "cpu"}}))

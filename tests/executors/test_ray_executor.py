@@ -6,21 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from executor_helpers import without_timings
+from executor_helpers import tiny, without_timings
 
-from aelab.config import RunConfig
-from aelab.executors import ExecutorOptions, PlannedRun, RunsFailed, execute
+from aelab.executors import ExecutorOptions, RunsFailed, execute
 from aelab.runs import load_run
 from aelab.studies import run_study
 
 RAY = ExecutorOptions("ray", workers=2, threads=1)
-
-
-def tiny(name: str, **model) -> PlannedRun:
-    return PlannedRun(name, RunConfig.from_dict({
-        "name": name, "data": {"name": "digits", "limit": 200, "test_limit": 100},
-        "model": {"name": "dense", "latent_dim": 4, "hidden": [16], **model},
-        "train": {"epochs": 1, "batch_size": 64, "device": "cpu"}}))
 
 
 def test_ray_quickstart_records_equal_the_local_executor(ray_cluster, tmp_path):
