@@ -51,6 +51,25 @@ def measure(args: list[str]) -> float:
         return time.perf_counter() - t0
 
 
+def _records(workloads: dict, seconds: dict) -> list[dict]:
+    """One flat record per measured (workload, executor): median, min, max, the speed-up."""
+    records = []
+    for workload, command in workloads.items():
+        local = seconds.get((workload, "local"))
+        for executor, flags in EXECUTORS.items():
+            ts = seconds.get((workload, executor))
+            if not ts:
+                continue
+            records.append({
+                "workload": workload, "executor": executor,
+                "command": " ".join(["aelab", *command, *flags, "--out", "<tmp>"]),
+                "repeats": len(ts), "median_seconds": statistics.median(ts),
+                "min_seconds": min(ts), "max_seconds": max(ts),
+                "speedup_vs_local": statistics.median(local) / statistics.median(ts)
+                if local else None})
+    return records
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3)
@@ -72,22 +91,13 @@ def main(argv: list[str] | None = None) -> int:
                 seconds.setdefault((workload, executor), []).append(t)
                 print(f"[{repeat + 1}/{args.repeats}] {workload} / {executor}: {t:.1f} s",
                       flush=True)
-    records = []
-    for workload, command in workloads.items():
-        local = statistics.median(seconds[(workload, "local")])
-        for executor, flags in EXECUTORS.items():
-            ts = seconds[(workload, executor)]
-            records.append({
-                "workload": workload, "executor": executor,
-                "command": " ".join(["aelab", *command, *flags, "--out", "<tmp>"]),
-                "repeats": len(ts), "median_seconds": statistics.median(ts),
-                "min_seconds": min(ts), "max_seconds": max(ts),
-                "speedup_vs_local": local / statistics.median(ts)})
-    result = {**provenance(command_line([sys.executable, *sys.argv])),
-              "load_average_start": load_start, "load_average_end": os.getloadavg()[0],
-              "records": records}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+                # written after every measurement: an interrupted run keeps what it measured
+                records = _records(workloads, seconds)
+                result = {**provenance(command_line([sys.executable, *sys.argv])),
+                          "repeats_planned": args.repeats, "load_average_start": load_start,
+                          "load_average_end": os.getloadavg()[0], "records": records}
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(json.dumps(result, indent=1) + "\n")
     for r in records:
         print(f"{r['workload']:<20} {r['executor']:<28} {r['median_seconds']:7.1f} s  "
               f"x{r['speedup_vs_local']:.2f}")
