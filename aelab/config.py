@@ -2,7 +2,8 @@
 
 A run config has four sections, each a dataclass::
 
-    [data]   name, limit, test_limit, val_fraction, data_dir, options
+    [data]   name, limit, test_limit, val_fraction, data_dir, options (folds, fold, pool:
+             one fold of a cross-validation)
     [model]  name, then the model constructor's keyword arguments (latent_dim, hidden, ...)
     [loss]   name (mse | bce | mse_cosine), cosine_weight, kl_weight, l1_code
     [train]  epochs, batch_size, lr, optimizer, weight_decay, momentum, seed, device,
@@ -36,6 +37,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
 RECONSTRUCTION_LOSSES = ("mse", "bce", "mse_cosine")
 DEVICES = ("auto", "cpu", "cuda")
 LOGGERS = ("tensorboard", "mlflow")   # aelab/train/loggers.py; the "tracking" pip extra
+POOLS = ("train", "test")          # the split a cross-validation deals into folds
 
 
 def _check_keys(section: str, given: Mapping[str, Any], allowed: list[str]) -> None:
@@ -93,6 +95,12 @@ class DataConfig:
     images; `val_fraction` of the training images is held out (stratified, seeded by
     `train.seed`) for validation and early stopping. `options` go to the dataset recipe
     (e.g. ``path``, ``size``, ``mode`` for ``image_folder``).
+
+    `folds` and `fold` make the run fold `fold` (1-based) of a stratified k-fold
+    cross-validation (`aelab cv`): the `pool` split (``train``, or the official ``test`` set)
+    is capped by `limit`, dealt into `folds` folds seeded by `train.seed`
+    (`aelab.data.stratified_kfold`), and the run trains on the other folds (less
+    `val_fraction`) and is tested on fold `fold`; `test_limit` does not apply then.
     """
 
     name: str = "digits"
@@ -101,6 +109,9 @@ class DataConfig:
     val_fraction: float = 0.1
     data_dir: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    folds: int | None = None
+    fold: int | None = None
+    pool: str = "train"
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DataConfig:
@@ -116,7 +127,35 @@ class DataConfig:
                               low=0.0, high=0.9),
             data_dir=_get("data", d, "data_dir", (str,), None, optional=True),
             options=dict(options),
+            **_fold_keys(d),
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The keys as a table; the cross-validation keys only in a fold's config, so that
+        every other run's config.json (and with it the reuse rule) is as before they existed."""
+        d = dataclasses.asdict(self)
+        if self.folds is None:
+            for key in ("folds", "fold", "pool"):
+                del d[key]
+        return d
+
+
+def _fold_keys(d: Mapping[str, Any]) -> dict[str, Any]:
+    """`DataConfig`'s cross-validation keys: folds, fold and pool, checked together."""
+    folds = _get("data", d, "folds", (int,), None, low=2, optional=True)
+    fold = _get("data", d, "fold", (int,), None, low=1, high=folds, optional=True)
+    pool = _get("data", d, "pool", (str,), "train", choices=POOLS)
+    if (folds is None) != (fold is None):
+        raise ConfigError(f"data.fold and data.folds go together (fold 1 to folds of a "
+                          f"cross-validation); got fold = {fold!r}, folds = {folds!r}. Set "
+                          "both or neither.")
+    if folds is None and pool != "train":
+        raise ConfigError(f"data.pool = {pool!r} picks the split a cross-validation deals into "
+                          "folds; it needs data.folds and data.fold (see `aelab cv --pool`).")
+    if folds is not None and d.get("test_limit") is not None:
+        raise ConfigError("data.test_limit does not apply to a cross-validation fold, which is "
+                          "tested on all of its images; drop it.")
+    return {"folds": folds, "fold": fold, "pool": pool}
 
 
 @dataclass(frozen=True)
@@ -366,7 +405,7 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "data": dataclasses.asdict(self.data),
+            "data": self.data.to_dict(),
             "model": self.model.to_dict(),
             "loss": dataclasses.asdict(self.loss),
             "train": dataclasses.asdict(self.train),

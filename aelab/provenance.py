@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 PACKAGES = ("torch", "numpy", "scipy", "scikit-learn", "scikit-image", "safetensors",
-            "umap-learn", "bm3d")
+            "umap-learn", "bm3d", "ray")
 BF16_FLAGS = ("avx512_bf16", "amx_bf16", "amx_tile")
 
 

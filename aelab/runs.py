@@ -28,7 +28,7 @@ import torch
 from . import _cpu
 from .config import RunConfig
 from .corruptions import build as build_corruption
-from .data import ImageData, load_dataset, train_val_split
+from .data import ImageData, load_dataset, stratified_kfold, train_val_split
 from .errors import ConfigError, DataError
 from .evaluate import metrics
 from .files import folder_lock, read_json, remove_stale_temps
@@ -60,24 +60,33 @@ class Splits:
 def prepare_data(cfg: RunConfig, *, progress=None, dataset: str | None = None) -> Splits:
     """Load the configured dataset, apply `limit`/`test_limit` and the validation split.
 
-    The subset taken by `limit` and the validation split are seeded by ``train.seed``.
+    The subset taken by `limit` and the validation split are seeded by ``train.seed``. A
+    cross-validation fold (``data.folds``, ``data.fold``) trains on the other folds of the
+    ``data.pool`` split and tests on its own, as `aelab.config.DataConfig` describes.
     """
     name = dataset or cfg.data.name
     options = cfg.data.options if dataset is None else {}
     data = load_dataset(name, data_dir=cfg.data.data_dir, progress=progress, **options)
-    if len(data.x_train) == 0 and dataset is None:
-        raise DataError(f"dataset {name!r} has no training images here; "
-                        "point AELAB_DATA at a folder that has them or allow the download.")
+    folded = cfg.data.folds is not None and dataset is None
+    pool = cfg.data.pool if folded else "train"
+    x, y = (data.x_test, data.y_test) if pool == "test" else (data.x_train, data.y_train)
+    if len(x) == 0 and dataset is None:
+        other = " or use --pool test" if folded and pool == "train" else ""
+        raise DataError(f"dataset {name!r} has no {'test' if pool == 'test' else 'training'} "
+                        f"images here; point AELAB_DATA at a "
+                        f"folder that has them{other} or allow the download.")
     rng = np.random.default_rng(cfg.train.seed)
-    x, y = data.x_train, data.y_train
     if cfg.data.limit is not None and cfg.data.limit < len(x):
         keep = np.sort(rng.permutation(len(x))[: cfg.data.limit])
         x, y = x[keep], y[keep]
+    x_test, y_test = data.x_test, data.y_test
+    if folded:
+        train, test = stratified_kfold(y, cfg.data.folds, cfg.train.seed)[cfg.data.fold - 1]
+        x, y, x_test, y_test = x[train], y[train], x[test], y[test]
     x_val = y_val = None
     if cfg.data.val_fraction > 0 and len(x) > 1:
         tr, va = train_val_split(y, cfg.data.val_fraction, seed=cfg.train.seed)
         x, y, x_val, y_val = x[tr], y[tr], x[va], y[va]
-    x_test, y_test = data.x_test, data.y_test
     if cfg.data.test_limit is not None:
         x_test, y_test = x_test[: cfg.data.test_limit], y_test[: cfg.data.test_limit]
     return Splits(data, np.asarray(x), np.asarray(y), x_val, y_val,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import AelabError, ConfigError, DataError
+from .executors import add_executor_args
 
 if TYPE_CHECKING:
     from ..config import RunConfig
@@ -21,7 +22,7 @@ log = logging.getLogger("aelab")
 
 # Subcommands defined in their own module under aelab/cli/, each with ``register(add)``
 # where ``add(name, fn, help)`` returns the argparse sub-parser.
-COMMAND_MODULES: tuple[str, ...] = ("generate", "cv", "restore", "upscale", "export")
+COMMAND_MODULES: tuple[str, ...] = ("generate", "cv", "sweep", "restore", "upscale", "export")
 
 
 def _config(args) -> RunConfig:
@@ -30,6 +31,13 @@ def _config(args) -> RunConfig:
     if args.config:
         return RunConfig.from_file(args.config, args.set)
     return RunConfig().replace(args.set)
+
+
+def config_args(sp) -> None:
+    """The CONFIG argument and --set overrides, read by `_config`."""
+    sp.add_argument("config", nargs="?", help="TOML run config (default: built-in defaults)")
+    sp.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override a config value, e.g. --set train.lr=3e-4 (repeatable)")
 
 
 def cmd_datasets(args) -> int:
@@ -116,11 +124,12 @@ def cmd_summary(args) -> int:
 
 def cmd_study(args) -> int:
     from ..studies import run_study
+    from .executors import executor_options
     from .progress import TrainingBar, bar
 
     report = run_study(args.name, out_dir=args.out, quick=args.quick, dataset=args.dataset,
                        progress=bar, callbacks=[TrainingBar()],
-                       options=_parse_options(args.option))
+                       options=_parse_options(args.option), executor=executor_options(args))
     print(f"report: {report}")
     return 0
 
@@ -165,11 +174,6 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(fn=fn)
         return sp
 
-    def config_args(sp):
-        sp.add_argument("config", nargs="?", help="TOML run config (default: built-in defaults)")
-        sp.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override a config value, e.g. --set train.lr=3e-4 (repeatable)")
-
     sp = add("datasets", cmd_datasets, "list datasets and where their files are")
     sp.add_argument("--data-dir", help="folder to look in before AELAB_DATA and the cache")
     sp = add("train", cmd_train, "train one run into a run folder and write its report")
@@ -195,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dataset", help="dataset to run the study on")
     sp.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="a study option, e.g. --option levels=[0.3,0.5] (repeatable)")
+    add_executor_args(sp)
     sp = add("list", cmd_list, "list registered names")
     sp.add_argument("what", choices=["models", "losses", "datasets", "studies", "corruptions"])
     for module in COMMAND_MODULES:   # commands that live in their own file: register(add)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .executors import add_executor_args
 from .numbers import integer
 
 SHOWN = ("test_mse", "test_sse_per_image", "test_psnr_db", "test_ssim", "train_seconds")
@@ -12,6 +13,7 @@ SHOWN = ("test_mse", "test_sse_per_image", "test_psnr_db", "test_ssim", "train_s
 def cmd_cv(args) -> int:
     from ..config import RunConfig
     from ..cv import cross_validate
+    from .executors import executor_options
     from .progress import TrainingBar, bar
 
     cfg = (RunConfig.from_file(args.config, args.set) if args.config
@@ -19,7 +21,8 @@ def cmd_cv(args) -> int:
     out = args.out or Path("runs") / f"{cfg.name}-cv{args.folds}"
     result = cross_validate(cfg, out, folds=args.folds, pool=args.pool,
                             overwrite=args.overwrite, command=["aelab", *args.argv],
-                            progress=bar, callbacks=[TrainingBar()])
+                            progress=bar, callbacks=[TrainingBar()],
+                            executor=executor_options(args))
     summary = result["summary"]
     print(f"{'metric':<22}" + "".join(f"{'fold ' + str(r['fold']):>11}" for r in result["records"])
           + f"{'mean':>11}{'std':>11}")
@@ -41,4 +44,6 @@ def register(add) -> None:
                     help="which official split is dealt into folds (default train; 'test' is "
                          "the KMNIST test-set protocol)")
     sp.add_argument("--out", type=Path, help="output folder (default runs/<name>-cv<folds>)")
-    sp.add_argument("--overwrite", action="store_true", help="replace an earlier cv in --out")
+    sp.add_argument("--overwrite", action="store_true", help="replace an earlier cv in --out "
+                    "(finished folds with the same config are reused)")
+    add_executor_args(sp)

@@ -35,18 +35,22 @@ def study_options(name: str) -> dict[str, Any]:
 
 def run_study(name: str, *, out_dir: str | Path | None = None, quick: bool = False,
               dataset: str | None = None, progress=None, callbacks=(),
-              options: dict[str, Any] | None = None) -> Path:
+              options: dict[str, Any] | None = None, executor="local") -> Path:
     """Run the study registered as `name` into `out_dir` (default ``studies/<name>``).
 
     `options` are passed to the study as keyword arguments; an unknown one is a ConfigError
-    that lists the study's options.
+    that lists the study's options. `executor` (``"local"``, ``"ray"`` or an
+    `aelab.executors.ExecutorOptions`) trains the study's planned runs.
     """
     study = STUDIES.get(name, key="study")
     options = dict(options or {})
     out = Path(out_dir) if out_dir is not None else Path("studies") / name
     if isinstance(study, type) and issubclass(study, Study):
         return run_recipe(study, name, out, quick=quick, dataset=dataset, options=options,
-                          progress=progress, callbacks=callbacks)
+                          progress=progress, callbacks=callbacks, executor=executor)
+    if getattr(executor, "name", executor) != "local":
+        raise ConfigError(f"study {name!r} is not on the study recipe yet, so it trains its "
+                          "runs itself, in this process: run it with --executor local.")
     allowed = study_options(name)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
