@@ -6,7 +6,8 @@ output folder (so nothing is reused):
 - ``aelab study quickstart --quick`` (2 small runs: seconds of training);
 - ``aelab cv configs/demo.toml --folds 4`` (4 runs of the 40-epoch demo on the digits);
 
-each with ``--executor local`` (one run after another, torch's default threads) and with
+each with ``--executor local`` (one run after another, torch's default threads), with
+``--executor local --threads 1`` (one after another, one thread each), and with
 ``--executor ray --workers 2 --threads 1`` (two single-threaded runs at once on a Ray instance
 started by the command). The wall time includes Ray's start (a few seconds), because the user
 waits for it too. The variants run interleaved (a, b, a, b, ...) and the median of `--repeats`
@@ -36,6 +37,7 @@ WORKLOADS = {
 }
 EXECUTORS = {
     "local": ["--executor", "local"],
+    "local --threads 1": ["--executor", "local", "--threads", "1"],
     "ray --workers 2 --threads 1": ["--executor", "ray", "--workers", "2", "--threads", "1"],
 }
 
@@ -56,6 +58,7 @@ def _records(workloads: dict, seconds: dict) -> list[dict]:
     records = []
     for workload, command in workloads.items():
         local = seconds.get((workload, "local"))
+        single = seconds.get((workload, "local --threads 1"))
         for executor, flags in EXECUTORS.items():
             ts = seconds.get((workload, executor))
             if not ts:
@@ -66,7 +69,10 @@ def _records(workloads: dict, seconds: dict) -> list[dict]:
                 "repeats": len(ts), "median_seconds": statistics.median(ts),
                 "min_seconds": min(ts), "max_seconds": max(ts),
                 "speedup_vs_local": statistics.median(local) / statistics.median(ts)
-                if local else None})
+                if local else None,
+                # the comparison: single-threaded runs, one at a time vs two at once
+                "speedup_vs_local_1_thread": statistics.median(single) / statistics.median(ts)
+                if single else None})
     return records
 
 
