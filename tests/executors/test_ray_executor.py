@@ -30,6 +30,21 @@ def test_ray_quickstart_records_equal_the_local_executor(ray_cluster, tmp_path):
             without_timings(json.loads((local / "runs" / name / "metrics.json").read_text()))
 
 
+def test_ray_restoration_quick_records_equal_the_local_executor(ray_cluster, tmp_path):
+    """The issue's case: the quick restoration study's 3 denoisers on 2 Ray workers."""
+    out = {}
+    for name, executor in (("local", ExecutorOptions("local", threads=1)), ("ray", RAY)):
+        run_study("restoration", quick=True, out_dir=tmp_path / name, executor=executor)
+        out[name] = json.loads((tmp_path / name / "results.json").read_text())
+    for key in ("records", "records_full_test"):
+        assert without_timings(out["local"][key]) == without_timings(out["ray"][key])
+    folders = sorted(p for p in (tmp_path / "ray" / "runs").iterdir() if p.is_dir())
+    assert [f.name for f in folders] == ["block-3", "gaussian-0.3", "gaussian-0.7",
+                                         "gaussian-all"]
+    for folder in folders:
+        load_run(folder)
+
+
 def test_ray_failed_run_is_named_others_finish_and_rerun_trains_only_it(ray_cluster, tmp_path,
                                                                         recorder):
     plan = [tiny("a"), tiny("bad", no_such_option=1), tiny("b", latent_dim=3)]
