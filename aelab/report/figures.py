@@ -18,8 +18,9 @@ from matplotlib.figure import Figure
 
 from aelab.errors import DataError
 
-__all__ = ["PERCENTILES", "SPLITS", "curves_by_label", "image_grid", "loss_curves",
-           "percentile_gallery", "percentile_indices", "reconstruction_grid", "save_figure"]
+__all__ = ["PERCENTILES", "SPLITS", "code_unit_gallery", "curves_by_label", "image_grid",
+           "loss_curves", "percentile_gallery", "percentile_indices", "reconstruction_grid",
+           "save_figure"]
 
 logger = logging.getLogger(__name__)
 
@@ -397,3 +398,10 @@ def _show(ax: Any, picture: np.ndarray) -> None:
         ax.imshow(picture, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def code_unit_gallery(codes: Any, images: Any, units: Sequence[int]) -> Figure:
+    """`percentile_gallery` of the chosen units (columns) of `codes`, labelled by unit."""
+    units = [int(u) for u in units]
+    return percentile_gallery(np.asarray(codes)[:, units], images,
+                              labels=[f"unit {u}" for u in units])

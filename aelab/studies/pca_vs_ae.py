@@ -22,7 +22,7 @@ from sklearn.decomposition import PCA
 from ..errors import ConfigError
 from ..executors import PlannedRun
 from ..generate.samplers import encode
-from ..report.figures import PERCENTILES, percentile_gallery, save_figure
+from ..report.figures import PERCENTILES, code_unit_gallery, percentile_gallery, save_figure
 from . import STUDIES
 from ._shared import (
     ae_config,
@@ -138,9 +138,8 @@ class PcaVsAe(Study):
             order = np.argsort(-z.std(0))[:GALLERY_ROWS]
             blocks.append(f"{method} autoencoder, d={dim}: the {len(order)} code units with "
                           "the largest spread")
-            blocks.append(save_figure(percentile_gallery(
-                z[:, order], x_test, labels=[f"unit {u}" for u in order]),
-                self.fig_dir / f"gallery_{method}_d{dim}.png"))
+            blocks.append(save_figure(code_unit_gallery(z, x_test, order),
+                                      self.fig_dir / f"gallery_{method}_d{dim}.png"))
         return blocks
 
     def title(self) -> str:

@@ -18,7 +18,7 @@ import torch
 
 from ..errors import ConfigError
 from ..executors import PlannedRun
-from ..report.figures import PERCENTILES, image_grid, percentile_gallery, save_figure
+from ..report.figures import PERCENTILES, code_unit_gallery, image_grid, save_figure
 from ..train import Batches
 from . import STUDIES
 from ._shared import ae_config, ae_reconstruct, one_per_class, rows_figure, trained
@@ -124,9 +124,8 @@ class Sparsity(Study):
         for label, z in self.codes.items():
             order = np.argsort(-np.abs(z).mean(0))[:GALLERY_ROWS]
             blocks.append(f"{label}: the {len(order)} most active units")
-            blocks.append(save_figure(percentile_gallery(
-                z[:, order], x_test, labels=[f"unit {u}" for u in order]),
-                self.fig_dir / f"gallery_{label.replace(' ', '_')}.png"))
+            blocks.append(save_figure(code_unit_gallery(z, x_test, order),
+                                      self.fig_dir / f"gallery_{label.replace(' ', '_')}.png"))
         return blocks
 
     def title(self) -> str:
