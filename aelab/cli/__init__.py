@@ -129,7 +129,8 @@ def cmd_study(args) -> int:
 
     report = run_study(args.name, out_dir=args.out, quick=args.quick, dataset=args.dataset,
                        progress=bar, callbacks=[TrainingBar()],
-                       options=_parse_options(args.option), executor=executor_options(args))
+                       options=_parse_options(args.option), executor=executor_options(args),
+                       train_overrides=args.set)
     print(f"report: {report}")
     return 0
 
@@ -199,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dataset", help="dataset to run the study on")
     sp.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="a study option, e.g. --option levels=[0.3,0.5] (repeatable)")
+    sp.add_argument("--set", action="append", default=[], metavar="train.KEY=VALUE",
+                    help="how every run of the study trains, e.g. --set "
+                         "'train.loggers=[\"tensorboard\"]' (repeatable)")
     add_executor_args(sp)
     sp = add("list", cmd_list, "list registered names")
     sp.add_argument("what", choices=["models", "losses", "datasets", "studies", "corruptions"])

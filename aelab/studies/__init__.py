@@ -35,19 +35,25 @@ def study_options(name: str) -> dict[str, Any]:
 
 def run_study(name: str, *, out_dir: str | Path | None = None, quick: bool = False,
               dataset: str | None = None, progress=None, callbacks=(),
-              options: dict[str, Any] | None = None, executor="local") -> Path:
+              options: dict[str, Any] | None = None, executor="local",
+              train_overrides: list[str] = ()) -> Path:
     """Run the study registered as `name` into `out_dir` (default ``studies/<name>``).
 
     `options` are passed to the study as keyword arguments; an unknown one is a ConfigError
     that lists the study's options. `executor` (``"local"``, ``"ray"`` or an
-    `aelab.executors.ExecutorOptions`) trains the study's planned runs.
+    `aelab.executors.ExecutorOptions`) trains the study's planned runs; `train_overrides`
+    (``train.key=value``) apply to each of them.
     """
     study = STUDIES.get(name, key="study")
     options = dict(options or {})
     out = Path(out_dir) if out_dir is not None else Path("studies") / name
     if isinstance(study, type) and issubclass(study, Study):
         return run_recipe(study, name, out, quick=quick, dataset=dataset, options=options,
-                          progress=progress, callbacks=callbacks, executor=executor)
+                          progress=progress, callbacks=callbacks, executor=executor,
+                          train_overrides=train_overrides)
+    if train_overrides:
+        raise ConfigError(f"study {name!r} is not on the study recipe yet, so it does not take "
+                          "--set; leave it out.")
     if getattr(executor, "name", executor) != "local":
         raise ConfigError(f"study {name!r} is not on the study recipe yet, so it trains its "
                           "runs itself, in this process: run it with --executor local.")

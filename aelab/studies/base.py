@@ -244,20 +244,24 @@ def study_command(name: str, dataset: str | None, quick: bool, opts: StudyOption
 
 def run_recipe(cls: type[Study], name: str, out_dir: Path, *, quick: bool,
                dataset: str | None, options: Mapping[str, Any], progress=None,
-               callbacks=(), executor: str = "local") -> Path:
+               callbacks=(), executor="local", train_overrides: Sequence[str] = ()) -> Path:
     """Validate, plan, train (through the executor), score, write the result file and the
-    report of study `cls`; return the report."""
+    report of study `cls`; return the report. `train_overrides` (``train.key=value``, the
+    CLI's ``aelab study --set``) apply to every planned run: how they train, e.g.
+    ``train.loggers=["tensorboard"]`` or ``train.device="cuda"``, not what they are."""
     from ..executors import execute
 
     opts = cls.Options.build(name, options, quick=quick)
     study = cls(name, opts, dataset=dataset or (cls.dataset_quick if quick else cls.dataset_full),
                 quick=quick, out_dir=out_dir, progress=progress, callbacks=callbacks)
-    planned = study.plan()
+    planned = [PlannedRun(p.name, _with_train(p.config, train_overrides))
+               for p in study.plan()]
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = execute(planned, out_dir / "runs", executor=executor, progress=progress,
                    callbacks=callbacks)
     results = study.score(runs)
-    command = study_command(name, dataset, quick, opts)
+    command = " ".join([study_command(name, dataset, quick, opts),
+                        *(f"--set {shlex.quote(o)}" for o in train_overrides)])
     write_json(out_dir / RESULTS_FILE, {
         "study": name, "dataset": study.dataset, **provenance(command),
         "settings": opts.to_dict() | results.settings, **results.extra,
@@ -265,3 +269,14 @@ def run_recipe(cls: type[Study], name: str, out_dir: Path, *, quick: bool,
     sections = study.report(results)
     return write_html_page(out_dir / REPORT_FILE, study.title(), sections,
                            subtitle=study.subtitle(command))
+
+
+def _with_train(config, overrides: Sequence[str]):
+    """`config` with ``train.*`` overrides applied; any other section is refused (it would
+    change what the study compares, which its options say)."""
+    others = [o for o in overrides if not o.strip().startswith("train.")]
+    if others:
+        raise ConfigError(f"aelab study --set takes train.* keys only (how every run trains, "
+                          f"e.g. train.loggers=[\"tensorboard\"]); got {others[0]!r}. What a "
+                          "study compares is set with --option.")
+    return config.replace(list(overrides)) if overrides else config

@@ -69,3 +69,23 @@ def test_study_run_folders_are_ordinary_runs_and_reruns_reuse_them(tmp_path):
     stamps = {f: (f / "model.safetensors").stat().st_mtime_ns for f in folders}
     run_study("hidden-sizes", out_dir=tmp_path, quick=True, options={"sizes": [8]})
     assert stamps == {f: (f / "model.safetensors").stat().st_mtime_ns for f in folders}
+
+
+def test_study_set_passes_train_settings_down_to_every_run(tmp_path, capsys):
+    pytest.importorskip("tensorboard", reason="the tracking extra is not installed")
+    from aelab.cli import main
+
+    assert main(["study", "hidden-sizes", "--quick", "--out", str(tmp_path), "--option",
+                 "sizes=[8]", "--set", 'train.loggers=["tensorboard"]']) == 0
+    folders = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    assert len(folders) == 2
+    for folder in folders:
+        assert json.loads((folder / "config.json").read_text())["train"]["loggers"] == [
+            "tensorboard"]
+        assert list((folder / "tensorboard").glob("events.out.tfevents.*"))
+    command = json.loads((tmp_path / "results.json").read_text())["command"]
+    assert command.endswith("--set 'train.loggers=[\"tensorboard\"]'")
+    assert main(["study", "hidden-sizes", "--quick", "--out", str(tmp_path / "x"),
+                 "--set", "data.limit=10"]) == 2
+    assert "takes train.* keys only" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
