@@ -11,13 +11,12 @@ SHOWN = ("test_mse", "test_sse_per_image", "test_psnr_db", "test_ssim", "train_s
 
 
 def cmd_cv(args) -> int:
-    from ..config import RunConfig
     from ..cv import cross_validate
+    from . import _config
     from .executors import executor_options
     from .progress import TrainingBar, bar
 
-    cfg = (RunConfig.from_file(args.config, args.set) if args.config
-           else RunConfig().replace(args.set))
+    cfg = _config(args)
     out = args.out or Path("runs") / f"{cfg.name}-cv{args.folds}"
     result = cross_validate(cfg, out, folds=args.folds, pool=args.pool,
                             overwrite=args.overwrite, command=["aelab", *args.argv],
@@ -36,9 +35,9 @@ def cmd_cv(args) -> int:
 def register(add) -> None:
     sp = add("cv", cmd_cv, "k-fold cross-validation: one run per stratified fold, metrics per "
                            "fold with mean and std")
-    sp.add_argument("config", nargs="?", help="TOML run config (default: built-in defaults)")
-    sp.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                    help="override a config value, e.g. --set train.epochs=5 (repeatable)")
+    from . import config_args
+
+    config_args(sp)
     sp.add_argument("--folds", type=integer(2), default=5, help="number of folds (default 5)")
     sp.add_argument("--pool", choices=("train", "test"), default="train",
                     help="which official split is dealt into folds (default train; 'test' is "
