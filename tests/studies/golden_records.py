@@ -3,9 +3,11 @@
 changed no number (timings aside).
 
 Records are compared to the last digit, which only holds on the machine and library versions
-they were captured with: each file keeps that fingerprint, and the test compares only where the
-fingerprint matches (elsewhere it says so and skips). To capture them, on the code *before* a
-change, with one thread as the test runs them::
+they were captured with: each file keeps one capture per fingerprint (CPU model, SIMD level,
+library versions), and the test compares with the capture of this machine's fingerprint (where
+there is none it says so and skips). Capturing adds or replaces this machine's capture and keeps
+the others. To capture them, on the code *before* a change, with one thread as the test runs
+them::
 
     .venv/bin/python tests/studies/golden_records.py            # every study
     .venv/bin/python tests/studies/golden_records.py vae priors  # some
@@ -95,17 +97,37 @@ def golden_path(name: str) -> Path:
     return GOLDEN / f"{name}.json"
 
 
+def captures(name: str) -> list[dict]:
+    """The captures of study `name`'s golden file, each {"fingerprint", "results"}."""
+    path = golden_path(name)
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text())
+    if "captures" not in data:                  # the first layout: one capture per file
+        return [{"fingerprint": data["fingerprint"], "results": data["results"]}]
+    return data["captures"]
+
+
+def golden_for_this_machine(name: str) -> dict | None:
+    """The results captured on a machine with this one's fingerprint, or None."""
+    here = fingerprint()
+    return next((c["results"] for c in captures(name) if c["fingerprint"] == here), None)
+
+
 def capture(names: list[str], scratch: Path) -> None:
     for name in names:
         if name in NEEDS_MIRROR:
             os.environ["AELAB_DATA"] = str(MIRROR)
         results = run_quick(name, scratch / name)
         os.environ.pop("AELAB_DATA", None)
+        here = fingerprint()
+        kept = [c for c in captures(name) if c["fingerprint"] != here]
         GOLDEN.mkdir(exist_ok=True)
         golden_path(name).write_text(json.dumps(
-            {"study": name, "fingerprint": fingerprint(), "results": results}, indent=1,
-            sort_keys=True) + "\n")
-        print(f"{name}: {len(results)} entries -> {golden_path(name)}")
+            {"study": name, "captures": [*kept, {"fingerprint": here, "results": results}]},
+            indent=1, sort_keys=True) + "\n")
+        print(f"{name}: {len(results)} entries -> {golden_path(name)} "
+              f"({len(kept) + 1} machine(s))")
 
 
 if __name__ == "__main__":
