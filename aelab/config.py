@@ -7,7 +7,7 @@ A run config has four sections, each a dataclass::
     [model]  name, then the model constructor's keyword arguments (latent_dim, hidden, ...)
     [loss]   name (mse | bce | mse_cosine), cosine_weight, kl_weight, l1_code
     [train]  epochs, batch_size, lr, optimizer, weight_decay, momentum, seed, device,
-             patience, min_delta, grad_clip, restore_best, loggers, tracking_uri
+             precision, patience, min_delta, grad_clip, restore_best, loggers, tracking_uri
 
 Every error names the dotted key, the value, and what is allowed. Unknown keys are errors
 that suggest the closest known key. Nothing here has side effects.
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .precision import PRECISIONS
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
 RECONSTRUCTION_LOSSES = ("mse", "bce", "mse_cosine")
@@ -250,7 +251,9 @@ class TrainConfig:
     """Optimisation settings. `patience` (epochs without a validation improvement of at least
     `min_delta`) turns on early stopping; `restore_best` then keeps the best epoch's weights.
     `loggers` (tensorboard, mlflow) track the run beyond history.csv; `tracking_uri` is
-    MLflow's tracking URI (unset: the file store ./mlruns)."""
+    MLflow's tracking URI (unset: the file store ./mlruns). `device` is auto (CUDA when
+    there is one), cpu, cuda or cuda:N; `precision` is fp32, bf16 (autocast; weights,
+    optimizer and loss stay fp32) or auto (bf16 where it pays: see `aelab.precision`)."""
 
     epochs: int = 10
     batch_size: int = 128
@@ -260,6 +263,7 @@ class TrainConfig:
     momentum: float = 0.9
     seed: int = 0
     device: str = "auto"
+    precision: str = "fp32"
     patience: int | None = None
     min_delta: float = 0.0
     grad_clip: float | None = None
@@ -279,7 +283,8 @@ class TrainConfig:
             weight_decay=g("weight_decay", (float,), low=0.0),
             momentum=g("momentum", (float,), low=0.0, high=1.0),
             seed=g("seed", (int,), low=0),
-            device=g("device", (str,), choices=DEVICES),
+            device=check_device(g("device", (str,)), "train.device"),
+            precision=g("precision", (str,), choices=PRECISIONS),
             patience=_get("train", d, "patience", (int,), None, low=1, optional=True),
             min_delta=g("min_delta", (float,), low=0.0),
             grad_clip=_get("train", d, "grad_clip", (float,), None, low=0.0, optional=True),
@@ -287,6 +292,15 @@ class TrainConfig:
             loggers=_loggers(d.get("loggers", ())),
             tracking_uri=_tracking_uri(d),
         )
+
+
+def check_device(name: str, key: str) -> str:
+    """`name` if it names a device (auto, cpu, cuda, cuda:N); else a ConfigError naming
+    `key`."""
+    if name in DEVICES or (name.startswith("cuda:") and name[5:].isdigit()):
+        return name
+    raise ConfigError(f"{key} = {name!r} is not a device: use one of {', '.join(DEVICES)} "
+                      "or cuda:N (N a GPU's index).")
 
 
 def _tracking_uri(d: Mapping[str, Any]) -> str | None:

@@ -34,6 +34,7 @@ from .evaluate import metrics
 from .files import folder_lock, read_json, remove_stale_temps
 from .losses import build_objective
 from .models import Autoencoder, create_model, load_model
+from .precision import resolve_precision
 from .provenance import command_line, provenance
 from .report import figures
 from .report.html import build_report, read_history
@@ -93,11 +94,14 @@ def prepare_data(cfg: RunConfig, *, progress=None, dataset: str | None = None) -
                   np.asarray(x_test), np.asarray(y_test))
 
 
-def environment(cfg: RunConfig, device: torch.device, command: list[str] | None) -> dict:
-    """A run's env.json: the provenance (command, machine, versions) and how it trains."""
+def environment(cfg: RunConfig, device: torch.device, command: list[str] | None,
+                precision: str = "fp32") -> dict:
+    """A run's env.json: the provenance (command, machine, versions) and how it trains
+    (`precision`: what train.precision resolved to, fp32 or bf16)."""
     line = command_line(command) if command is not None else None
     return provenance(line) | {
         "flush_denormal": _cpu.FLUSH_DENORMAL, "device": str(device), "seed": cfg.train.seed,
+        "precision": precision,
         "started_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
 
@@ -174,7 +178,8 @@ def _train_locked(cfg: RunConfig, out: Path, *, command: list[str] | None = None
             {"from_epoch": (ckpt.epoch if ckpt else 0) + 1, "epochs": cfg.train.epochs,
              "lr": cfg.train.lr, "patience": cfg.train.patience,
              "command": command if command is not None else sys.argv}]
-    opener = _OpenRunFolder(out, cfg, device, command, replace=not resume)
+    precision = resolve_precision(cfg.train.precision, device, model, batch_size=bs)
+    opener = _OpenRunFolder(out, cfg, device, command, replace=not resume, precision=precision)
     log.info("training %s on %s: %d train, %s val images", cfg.model.name, cfg.data.name,
              train.n, 0 if val is None else val.n)
     loggers = open_loggers(cfg, out, model, splits.x_test if splits.x_val is None
@@ -244,9 +249,11 @@ class _OpenRunFolder(Callback):
     old run aside (``replace``), create the folder, remove stale temporaries, write
     config.json and env.json. `finish` deletes the old run; `undo` restores it."""
 
-    def __init__(self, out: Path, cfg: RunConfig, device, command, *, replace: bool):
+    def __init__(self, out: Path, cfg: RunConfig, device, command, *, replace: bool,
+                 precision: str = "fp32"):
         self.out, self.cfg, self.device, self.command, self.replace = (
             out, cfg, device, command, replace)
+        self.precision = precision
         self.aside: Path | None = None
         self.created = False
 
@@ -260,7 +267,8 @@ class _OpenRunFolder(Callback):
         for stale in remove_stale_temps(out):
             log.info("removed %s, left by an interrupted write", stale)
         write_json(out / "config.json", self.cfg.to_dict())
-        write_json(out / "env.json", environment(self.cfg, self.device, self.command))
+        write_json(out / "env.json", environment(self.cfg, self.device, self.command,
+                                                     self.precision))
 
     def on_epoch_end(self, row: dict[str, float]) -> None:
         self.finish()          # the new run's first checkpoint exists: the old one can go

@@ -24,6 +24,7 @@ from ..config import TrainConfig
 from ..errors import DataError, TrainingError
 from ..files import atomic_write
 from ..models import save_model
+from ..precision import as_fp32, autocast, resolve_precision
 from .batches import Batches
 from .checkpoint import CHECKPOINT, Checkpoint, read_checkpoint, save_checkpoint
 
@@ -37,6 +38,7 @@ class FitResult:
     history: list[dict[str, float]]
     best_epoch: int
     stopped_early: bool
+    precision: str = "fp32"     # what the forward pass ran in: fp32 or bf16
 
 
 class Callback:
@@ -115,26 +117,35 @@ class _FiniteWatch:
                 "Lower train.lr, set train.grad_clip, or check the input data for NaNs.")
 
 
-def evaluate_terms(model: nn.Module, objective, batches: Batches) -> dict[str, float]:
-    """Mean of every loss term over `batches`, in eval mode without gradients."""
+def evaluate_terms(model: nn.Module, objective, batches: Batches,
+                   precision: str = "fp32") -> dict[str, float]:
+    """Mean of every loss term over `batches`, in eval mode without gradients; the forward
+    pass at `precision` (fp32 or bf16), the terms in fp32."""
     was_training = model.training
     model.eval()
     sums: dict[str, Tensor] = {}
+    device = next(model.parameters()).device
     with torch.no_grad():
         for x, _ in batches:
-            terms = objective(x, model(x))
+            with autocast(device, precision):
+                out = model(x)
+            terms = objective(x, as_fp32(out))
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + v.detach() * len(x)
     model.train(was_training)
     return {k: float(v) / batches.n for k, v in sums.items()}
 
 
-def sanity_check(model: nn.Module, objective, batches: Batches) -> None:
+def sanity_check(model: nn.Module, objective, batches: Batches,
+                 precision: str = "fp32") -> None:
     """Run one batch through model and objective before epoch 1; fail fast with causes."""
     x, _ = next(iter(batches))
+    device = next(model.parameters()).device
     try:
         with torch.no_grad():
-            out = model(x)
+            with autocast(device, precision):
+                out = model(x)
+            out = as_fp32(out)
             terms = objective(x, out)
     except Exception as e:
         raise TrainingError(
@@ -228,6 +239,8 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
     train, val : Batches
         Training batches (shuffled) and optional validation batches.
     cfg : TrainConfig
+        ``cfg.precision`` (fp32, bf16, auto) sets the forward pass's precision (see
+        `aelab.precision`); the result's ``precision`` says which one ran.
     run_dir : path, optional
         Where ``checkpoint.safetensors`` is committed at each epoch's end (one rename: see
         `aelab.train.checkpoint`), then exported as ``model.safetensors``,
@@ -253,6 +266,9 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
     run_dir = Path(run_dir) if run_dir is not None else None
     fmt = memory_format(model, device)
     model.to(memory_format=fmt)
+    precision = resolve_precision(cfg.precision, device, model, batch_size=cfg.batch_size)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True     # batch shapes are fixed within a run
     optimizer = build_optimizer(model.parameters(), cfg)
     ckpt = _checkpoint_to_resume(resume_from, run_dir)
     history: list[dict[str, float]] = list(ckpt.history) if ckpt else []
@@ -260,11 +276,11 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
     best_weights = None
     gen = torch.Generator(device=device).manual_seed(cfg.seed + 7919)
     if ckpt is None:
-        sanity_check(model, objective, train)
+        sanity_check(model, objective, train, precision)
     else:
         best_weights = _restore(ckpt, model, optimizer, gen, cfg, len(train), device)
         with _leaving_no_trace(model):   # as if the run had never stopped
-            sanity_check(model, objective, train)
+            sanity_check(model, objective, train, precision)
     start = len(history) + 1
     for cb in callbacks:
         cb.on_train_start(cfg.epochs, len(train), start)
@@ -282,7 +298,9 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
         for x, _ in train:
             x = x.contiguous(memory_format=fmt)
             x_in = corrupt(x, gen) if corrupt is not None else x
-            terms = objective(x, model(x_in))
+            with autocast(device, precision):
+                out = model(x_in)
+            terms = objective(x, as_fp32(out))
             step += 1
             finite.step(terms, epoch, step)
             optimizer.zero_grad(set_to_none=True)
@@ -300,7 +318,8 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
                                  "lr": optimizer.param_groups[0]["lr"]}
         row |= {f"train_{k}": float(v) / train.n for k, v in sums.items()}
         if val is not None:
-            row |= {f"val_{k}": v for k, v in evaluate_terms(model, objective, val).items()}
+            row |= {f"val_{k}": v for k, v in evaluate_terms(model, objective, val,
+                                                                  precision).items()}
         history.append(row)
         monitored = row["val_total"] if val is not None else row["train_total"]
         improved = monitored < state["best"] - cfg.min_delta
@@ -329,7 +348,7 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
         model.load_state_dict(best_weights)
         if run_dir is not None:
             save_model(model, run_dir / "model.safetensors")
-    result = FitResult(history, int(state["best_epoch"]), stopped_early)
+    result = FitResult(history, int(state["best_epoch"]), stopped_early, precision)
     for cb in callbacks:
         cb.on_train_end(history)
     return result

@@ -45,12 +45,21 @@ def seeded(seed: int) -> Iterator[None]:
         yield
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """``"auto"`` is CUDA when available, else CPU. Asking for CUDA without one is an error,
-    not a silent fallback."""
+def resolve_device(name: str = "auto", key: str = "train.device") -> torch.device:
+    """``"auto"`` is CUDA when available, else CPU. Asking for CUDA without one (or for a GPU
+    index beyond the last) is an error naming `key`, not a silent fallback."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"train.device = {name!r} but no CUDA device is available. "
-                          "Use train.device='cpu' or 'auto'.")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"{key} = {name!r} but no CUDA device is available. "
+                              f"Use {key} = 'cpu' or 'auto'.")
+        device = torch.device(name)
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"{key} = {name!r} but this machine has "
+                              f"{torch.cuda.device_count()} GPU(s) (cuda:0 .. "
+                              f"cuda:{torch.cuda.device_count() - 1}).")
+        return device
+    if name != "cpu":
+        raise ConfigError(f"{key} = {name!r} is not a device: use auto, cpu, cuda or cuda:N.")
     return torch.device(name)
