@@ -71,21 +71,26 @@ def output_paths(images: list[str | Path], out_dir: str | Path, template: str) -
     return list(seen)
 
 
-def reconstruct_files(run_dir: str | Path, images: list[str | Path], out_dir: str | Path
-                      ) -> list[Path]:
-    """Reconstruct image files with a trained run, resized to the model's input size.
+def reconstruct_files(run_dir: str | Path, images: list[str | Path], out_dir: str | Path, *,
+                      device="cpu", precision: str = "fp32") -> list[Path]:
+    """Reconstruct image files with a trained run, resized to the model's input size, on
+    `device` at `precision` (fp32, bf16 or auto: see `aelab.precision`).
 
     Writes ``<stem>-input.png`` (the resized input) and ``<stem>-reconstruction.png`` per
     file. Every file is read and checked first, so a bad file means nothing is written.
     """
+    from .precision import resolve_precision
     from .runs import load_run, reconstruct
 
-    _, model = load_run(run_dir)
+    _, model = load_run(run_dir, device)
+    device = next(model.parameters()).device
+    precision = resolve_precision(precision, device, model, batch_size=len(images),
+                                  key="--precision")
     c, h, w = model.input_shape
     targets = {tag: output_paths(images, out_dir, f"{{stem}}-{tag}.png")
                for tag in ("input", "reconstruction")}
     x = np.stack([read_image(p, c, (h, w)) for p in images])
-    x_rec = reconstruct(model, x)
+    x_rec = reconstruct(model, x, device=device, precision=precision)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     written = []
     for i, (xi, ri) in enumerate(zip(x, x_rec, strict=True)):

@@ -34,7 +34,7 @@ from .evaluate import metrics
 from .files import folder_lock, read_json, remove_stale_temps
 from .losses import build_objective
 from .models import Autoencoder, create_model, load_model
-from .precision import resolve_precision
+from .precision import autocast, resolve_precision
 from .provenance import command_line, provenance
 from .report import figures
 from .report.html import build_report, read_history
@@ -352,8 +352,10 @@ def read_run_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"run config {str(path)!r}: {e}") from e
 
 
-def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[RunConfig, Autoencoder]:
-    """The config and trained model of a run folder (model in eval mode on `device`).
+def load_run(run_dir: str | Path, device: str | torch.device = "cpu"
+             ) -> tuple[RunConfig, Autoencoder]:
+    """The config and trained model of a run folder (model in eval mode on `device`: a
+    torch.device, or a name as train.device takes).
 
     Raises
     ------
@@ -367,7 +369,8 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[RunConfig, Autoe
             raise DataError(f"{str(run_dir / name)!r} is missing: {str(run_dir)!r} is not a "
                             "finished run folder. Train one with `aelab train`.")
     cfg = read_run_config(run_dir / "config.json")
-    model = load_model(run_dir / "model.safetensors").to(resolve_device(device)).eval()
+    device = device if isinstance(device, torch.device) else resolve_device(device, "device")
+    model = load_model(run_dir / "model.safetensors").to(device).eval()
     spec = model.spec
     for key, value in {"name": cfg.model.name, **cfg.model.kwargs}.items():
         held = spec["name"] if key == "name" else spec["kwargs"].get(key)
@@ -380,24 +383,33 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[RunConfig, Autoe
 
 @torch.no_grad()
 def reconstruct(model: Autoencoder, images: np.ndarray, *, batch_size: int = 512,
-                device: torch.device | str = "cpu") -> np.ndarray:
-    """Reconstructions in [0, 1] (float32, N x C x H x W) of uint8 `images`, in eval mode."""
+                device: torch.device | str = "cpu", precision: str = "fp32") -> np.ndarray:
+    """Reconstructions in [0, 1] (float32, N x C x H x W) of uint8 `images`, in eval mode,
+    the forward pass at `precision` (fp32 or bf16)."""
     _cpu.configure()
     model.eval()
-    out = [torch.sigmoid(model(x).x_logits).cpu()
-           for x, _ in Batches(images, batch_size=batch_size, device=device)]
+    device = torch.device(device)
+    out = []
+    for x, _ in Batches(images, batch_size=batch_size, device=device):
+        with autocast(device, precision):
+            logits = model(x).x_logits
+        out.append(torch.sigmoid(logits.float()).cpu())
     return torch.cat(out).numpy() if out else np.zeros(images.shape, np.float32)
 
 
 def evaluate_run(run_dir: str | Path, *, dataset: str | None = None, splits: Splits | None = None,
-                 model: Autoencoder | None = None, progress=None) -> dict[str, float]:
+                 model: Autoencoder | None = None, progress=None,
+                 device: torch.device | str = "cpu", precision: str = "fp32"
+                 ) -> dict[str, float]:
     """Compute test metrics and figures for a run folder and rebuild its report.
 
     With `dataset`, evaluate on that dataset's test split instead (e.g. out-of-distribution)
     and write ``metrics-<dataset>.json`` and ``figures/reconstructions-<dataset>.png``.
+    The model runs on `device` (unless `model` is given: then on its own) at `precision`
+    (fp32 or bf16; a bf16 evaluation says so in the metrics, ``eval_precision``).
     """
     run_dir = Path(run_dir)
-    cfg, loaded = load_run(run_dir)
+    cfg, loaded = load_run(run_dir, device if model is None else "cpu")
     model = model if model is not None else loaded
     device = next(model.parameters()).device
     if splits is None or dataset is not None:
@@ -406,7 +418,7 @@ def evaluate_run(run_dir: str | Path, *, dataset: str | None = None, splits: Spl
         raise DataError(f"the model expects images of shape {tuple(model.input_shape)}; "
                         f"dataset {splits.data.name!r} has {splits.data.image_shape}.")
     t0 = time.perf_counter()
-    x_rec = reconstruct(model, splits.x_test, device=device)
+    x_rec = reconstruct(model, splits.x_test, device=device, precision=precision)
     x = splits.x_test.astype(np.float32) / 255.0
     m = {f"test_{k}": v for k, v in metrics.reconstruction(x, x_rec).items()}
     m["eval_seconds"] = time.perf_counter() - t0
@@ -421,6 +433,8 @@ def evaluate_run(run_dir: str | Path, *, dataset: str | None = None, splits: Spl
         "epochs": len(history), "n_train": n_train, "n_test": len(splits.x_test),
         "dataset": splits.data.name,
     }
+    if precision != "fp32":
+        m["eval_precision"] = precision
     fig_dir = run_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
     suffix = "" if dataset is None else f"-{dataset}"

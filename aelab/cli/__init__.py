@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import AelabError, ConfigError, DataError
+from .device import add_device_args
 from .executors import add_executor_args
 
 if TYPE_CHECKING:
@@ -84,10 +85,14 @@ def _print_metrics(path: Path) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from ..runs import evaluate_run
+    from ..runs import evaluate_run, load_run
+    from .device import device_from, precision_from
     from .progress import bar
 
-    m = evaluate_run(args.run_dir, dataset=args.dataset, progress=bar)
+    device = device_from(args)
+    _, model = load_run(args.run_dir, device)
+    m = evaluate_run(args.run_dir, dataset=args.dataset, progress=bar, model=model,
+                     device=device, precision=precision_from(args, model, device, 512))
     for k, v in m.items():
         print(f"{k:<26} {v:.6g}" if isinstance(v, float) else f"{k:<26} {v}")
     return 0
@@ -95,8 +100,10 @@ def cmd_evaluate(args) -> int:
 
 def cmd_reconstruct(args) -> int:
     from ..apply import reconstruct_files
+    from .device import device_from
 
-    for path in reconstruct_files(args.run_dir, args.images, args.out):
+    for path in reconstruct_files(args.run_dir, args.images, args.out,
+                                  device=device_from(args), precision=args.precision):
         print(path)
     return 0
 
@@ -185,10 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("evaluate", cmd_evaluate, "compute test metrics of a run")
     sp.add_argument("run_dir", type=Path)
     sp.add_argument("--dataset", help="evaluate on this dataset's test split instead")
+    add_device_args(sp)
     sp = add("reconstruct", cmd_reconstruct, "reconstruct image files with a trained run")
     sp.add_argument("run_dir", type=Path)
     sp.add_argument("images", nargs="+", type=Path)
     sp.add_argument("--out", type=Path, required=True, help="output folder")
+    add_device_args(sp)
     sp = add("report", cmd_report, "rebuild a run's HTML report from its files")
     sp.add_argument("run_dir", type=Path)
     sp = add("summary", cmd_summary, "print a layer table of the configured model")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from .device import add_device_args
 from .numbers import integer, positive_number
 
 
 def cmd_generate(args) -> int:
     from ..generate.files import generate_files
+    from .device import device_from
 
     paths = generate_files(args.run_dir, args.n, args.out, label=args.label,
-                           sampler=args.sampler, scale=args.scale, seed=args.seed)
+                           sampler=args.sampler, scale=args.scale, seed=args.seed,
+                           device=device_from(args), precision=args.precision)
     print(f"wrote {len(paths) - 1} images to {args.out}\ngrid: {paths[-1]}")
     return 0
 
@@ -27,3 +30,4 @@ def register(add) -> None:
                     help="std multiplier (class_gaussian) or noise in code stds (perturb)")
     sp.add_argument("--seed", type=integer(0), default=0)
     sp.add_argument("--out", required=True, help="output folder")
+    add_device_args(sp)

@@ -17,7 +17,7 @@ SAMPLERS = ("prior", "class_gaussian", "perturb")
 
 def generate_files(run_dir: str | Path, n: int, out_dir: str | Path, *, label: int | None = None,
                    sampler: str | None = None, scale: float = 1.0, seed: int = 0,
-                   progress=None) -> list[Path]:
+                   progress=None, device="cpu", precision: str = "fp32") -> list[Path]:
     """Decode `n` new images with the model of `run_dir`; write ``sample_000.png`` ... and
     ``grid.png`` to `out_dir`; return the paths (the grid last).
 
@@ -30,6 +30,10 @@ def generate_files(run_dir: str | Path, n: int, out_dir: str | Path, *, label: i
         fitted to all training codes), "prior" for a VAE without one.
     scale : float
         Std multiplier of "class_gaussian", noise scale (in code stds) of "perturb".
+    device, precision
+        Where the model runs (a torch.device or a name) and the forward passes' precision
+        (fp32, bf16 or auto: see `aelab.precision`). Codes are drawn on the CPU, so the
+        images are the same on every device up to the arithmetic's rounding.
 
     Raises
     ------
@@ -38,11 +42,31 @@ def generate_files(run_dir: str | Path, n: int, out_dir: str | Path, *, label: i
     DataError
         For a class with no training images.
     """
-    from ..runs import load_run, prepare_data
+    from ..precision import autocast, resolve_precision
+    from ..runs import load_run
 
     if n < 1:
         raise ConfigError(f"--n must be at least 1; got {n}.")
-    cfg, model = load_run(run_dir)
+    cfg, model = load_run(run_dir, device)
+    device = next(model.parameters()).device
+    precision = resolve_precision(precision, device, model, batch_size=n, key="--precision")
+    with autocast(device, precision):
+        images = _sample(cfg, model, n, label, sampler, scale, seed, progress)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, img in enumerate(images):
+        paths.append(out / f"sample_{i:03d}.png")
+        save_image(img, paths[-1])
+    nrow = int(np.ceil(np.sqrt(len(images))))
+    paths.append(save_figure(image_grid(images, nrow=nrow), out / "grid.png"))
+    return paths
+
+
+def _sample(cfg, model, n: int, label: int | None, sampler: str | None, scale: float,
+            seed: int, progress) -> np.ndarray:
+    from ..runs import prepare_data
+
     is_vae = "mu" in model.provides
     sampler = sampler or ("prior" if is_vae and label is None else "class_gaussian")
     if sampler not in SAMPLERS:
@@ -69,12 +93,4 @@ def generate_files(run_dir: str | Path, n: int, out_dir: str | Path, *, label: i
             order = torch.randperm(len(x), generator=gen).numpy()
             images = samplers.perturb(model, x[order], n, scale=scale, generator=gen,
                                       spread=spread)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, img in enumerate(images):
-        paths.append(out / f"sample_{i:03d}.png")
-        save_image(img, paths[-1])
-    nrow = int(np.ceil(np.sqrt(len(images))))
-    paths.append(save_figure(image_grid(images, nrow=nrow), out / "grid.png"))
-    return paths
+    return images

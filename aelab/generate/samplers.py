@@ -68,8 +68,8 @@ def decode(model: Autoencoder, z: np.ndarray | Tensor, *, batch_size: int = 512)
     if z.ndim != 2 or z.shape[1] != math.prod(shape):
         raise DataError(f"codes must be (N, {math.prod(shape)}) for this model; got "
                         f"{tuple(z.shape)}.")
-    out = [torch.sigmoid(model.decode(z[i:i + batch_size].to(dev).view(-1, *shape))).cpu()
-           for i in range(0, len(z), batch_size)]
+    out = [torch.sigmoid(model.decode(z[i:i + batch_size].to(dev).view(-1, *shape)).float())
+           .cpu() for i in range(0, len(z), batch_size)]
     return torch.cat(out).numpy() if out else np.zeros((0, *model.input_shape), np.float32)
 
 
