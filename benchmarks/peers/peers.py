@@ -59,7 +59,7 @@ import torch
 
 from aelab.config import RunConfig
 from aelab.files import read_json
-from aelab.provenance import provenance
+from aelab.provenance import command_line, provenance
 
 HERE = Path(__file__).resolve().parent
 PYTHAE_PYTHON = HERE / ".venv-pythae" / "bin" / "python"
@@ -205,7 +205,36 @@ def summarize(records: list[dict], gemms: list[dict], batch_sizes: list[int]) ->
                   f"aelab_{precision}_mse_over_pythae": mse / py_mse if py_mse else None,
                   f"aelab_{precision}_share_of_fp32_gemm_limit": ips / limit if limit else None}
         out[f"batch_{bs}"] = s
+    out["goals"] = goals(out)
     return out
+
+
+def goals(summary: dict) -> dict:
+    """Issue 24's goals for this benchmark, each True, False or None (not measured)."""
+    def get(bs, key):
+        return summary.get(f"batch_{bs}", {}).get(key)
+
+    def at_least(value, bound):
+        return None if value is None else value >= bound
+
+    def within(ratio, tolerance=0.01):
+        return None if ratio is None else abs(ratio - 1) <= tolerance
+
+    bf16, fp32 = get(128, "aelab_bf16_test_mse"), get(128, "aelab_fp32_test_mse")
+    return {
+        "fp32_over_pythae_at_128_is_2.5x": at_least(get(128, "aelab_fp32_over_pythae"), 2.5),
+        "fp32_over_pythae_at_32_is_3x": at_least(get(32, "aelab_fp32_over_pythae"), 3.0),
+        "fp32_test_mse_within_1pct_of_pythae_at_128":
+            within(get(128, "aelab_fp32_mse_over_pythae")),
+        "fp32_test_mse_within_1pct_of_pythae_at_32":
+            within(get(32, "aelab_fp32_mse_over_pythae")),
+        "fp32_share_of_gemm_limit_at_128_is_75pct":
+            at_least(get(128, "aelab_fp32_share_of_fp32_gemm_limit"), 0.75),
+        "bf16_beyond_fp32_gemm_limit_at_128":
+            at_least(get(128, "aelab_bf16_share_of_fp32_gemm_limit"), 1.0),
+        "bf16_test_mse_within_1pct_of_fp32_at_128":
+            None if bf16 is None or fp32 is None else within(bf16 / fp32),
+    }
 
 
 def flat_gemm(r: dict) -> dict:
@@ -275,11 +304,7 @@ def main() -> None:
                     gemms.append(flat_gemm({**g, "repeat": repeat}))
                     print(json.dumps(gemms[-1]), flush=True)
     summary = summarize(records, gemms, args.batch_sizes)
-    data_dir = os.environ.get("AELAB_DATA")
-    command = shlex.join([sys.executable, *sys.argv])
-    if data_dir:
-        command = f"AELAB_DATA={shlex.quote(data_dir)} {command}"
-    prov = provenance(command)
+    prov = provenance(command_line([sys.executable, *sys.argv]))
     prov["versions"]["pythae"] = pythae_env.get("versions", {}).get("pythae")
     result = {
         "benchmark": "peers",
@@ -291,6 +316,8 @@ def main() -> None:
                   "batch_sizes": args.batch_sizes, "repeats": args.repeats,
                   "threads": args.threads,
                   "images_per_second": "training passes only, summed over the epochs",
+                  "process_seconds": "the whole process: start-up, data, training, "
+                                     "evaluation (aelab train: also its figures and report)",
                   "gemm_limit": "torch.mm of the model's GEMM shapes at the batch size; "
                                 "'step': the 11 GEMMs of a training step (the first layer's "
                                 "input gradient is not computed), 'all': 3 per layer"},
