@@ -38,7 +38,7 @@ first layer's input gradient) and is the limit the shares use; ``all`` counts 3 
 
 writes benchmarks/results/peers.json. Run it alone on the machine: a busy second process
 slows a training 2-15x. ``--quick`` (1 epoch, 2000 images, 1 repeat) checks the whole path in
-about a minute and writes to a temporary file unless ``--out`` is given.
+a minute or two and writes to a temporary file unless ``--out`` is given.
 """
 
 from __future__ import annotations
