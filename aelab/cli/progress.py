@@ -18,7 +18,9 @@ def bar(**kwargs):
 
 
 class TrainingBar(Callback):
-    """One bar per epoch showing the running loss, and a line per finished epoch."""
+    """One bar per epoch showing the running loss, and a line per finished epoch. The loss
+    is read every `every` steps (on an accelerator every 100 at least: each read waits for
+    the device)."""
 
     def __init__(self, every: int = 10):
         self.every, self.bar, self.epochs = every, None, 0
@@ -31,8 +33,10 @@ class TrainingBar(Callback):
             self.bar = bar(total=self.steps, desc=f"epoch {self.epoch}/{self.epochs}",
                            unit="batch")
         self.bar.update(1)
-        if step % self.every == 0:
-            self.bar.set_postfix(loss=f"{terms['total'].item():.4g}", refresh=False)
+        total = terms["total"]
+        every = self.every if total.device.type == "cpu" else max(self.every, 100)
+        if step % every == 0:
+            self.bar.set_postfix(loss=f"{total.item():.4g}", refresh=False)
 
     def on_epoch_end(self, row):
         if self.bar is not None:
