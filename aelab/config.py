@@ -3,7 +3,7 @@
 A run config has four sections, each a dataclass::
 
     [data]   name, limit, test_limit, val_fraction, data_dir, options (folds, fold, pool:
-             one fold of a cross-validation), stratify, train_split, binarize
+             one fold of a cross-validation), stratify, train_split, binarize, subset
     [model]  name, then the model constructor's keyword arguments (latent_dim, hidden, ...)
     [loss]   name (mse | bce | mse_cosine), cosine_weight, kl_weight, l1_code
     [train]  epochs, batch_size, lr, optimizer, weight_decay, momentum, seed, device,
@@ -40,6 +40,7 @@ DEVICES = ("auto", "cpu", "cuda")
 LOGGERS = ("tensorboard", "mlflow")   # aelab/train/loggers.py; the "tracking" pip extra
 POOLS = ("train", "test")          # the split a cross-validation deals into folds
 TRAIN_SPLITS = ("train", "test")   # the split a run trains on (test: the test-only protocol)
+SUBSETS = ("random", "first")      # how data.limit picks the training images
 
 
 def _check_keys(section: str, given: Mapping[str, Any], allowed: list[str]) -> None:
@@ -112,7 +113,8 @@ class DataConfig:
     them too. `binarize` turns the images into 0/255 once, each pixel on with probability
     intensity / 255 (binarized MNIST, `aelab.data.binarize`): the training images after
     `limit`, seeded by ``train.seed``, and the test images after `test_limit`, seeded by
-    ``train.seed + 1``.
+    ``train.seed + 1``. `subset` is how `limit` picks the training images: ``random`` (a
+    seeded shuffle) or ``first`` (the first `limit` images, in the dataset's order).
     """
 
     name: str = "digits"
@@ -127,10 +129,12 @@ class DataConfig:
     stratify: bool = True
     train_split: str = "train"
     binarize: bool = False
+    subset: str = "random"
 
     # Keys written to config.json only when they differ from these defaults, so every run
     # config from before they existed (and with it the reuse rule) reads as before.
-    PROTOCOL_DEFAULTS = {"stratify": True, "train_split": "train", "binarize": False}
+    PROTOCOL_DEFAULTS = {"stratify": True, "train_split": "train", "binarize": False,
+                         "subset": "random"}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DataConfig:
@@ -165,7 +169,7 @@ class DataConfig:
 
 
 def _protocol_keys(d: Mapping[str, Any]) -> dict[str, Any]:
-    """`DataConfig`'s protocol keys: stratify, train_split and binarize."""
+    """`DataConfig`'s protocol keys: stratify, train_split, binarize and subset."""
     train_split = _get("data", d, "train_split", (str,), "train", choices=TRAIN_SPLITS)
     if train_split == "test" and d.get("folds") is not None:
         raise ConfigError("data.train_split = 'test' trains on the test images; a "
@@ -173,7 +177,8 @@ def _protocol_keys(d: Mapping[str, Any]) -> dict[str, Any]:
                           "data.pool = 'test' and drop data.train_split.")
     return {"stratify": _get("data", d, "stratify", (bool,), True),
             "train_split": train_split,
-            "binarize": _get("data", d, "binarize", (bool,), False)}
+            "binarize": _get("data", d, "binarize", (bool,), False),
+            "subset": _get("data", d, "subset", (str,), "random", choices=SUBSETS)}
 
 
 def _fold_keys(d: Mapping[str, Any]) -> dict[str, Any]:

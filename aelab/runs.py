@@ -81,7 +81,8 @@ def prepare_data(cfg: RunConfig, *, progress=None, dataset: str | None = None) -
                         f"folder that has them{other} or allow the download.")
     rng = np.random.default_rng(cfg.train.seed)
     if cfg.data.limit is not None and cfg.data.limit < len(x):
-        keep = np.sort(rng.permutation(len(x))[: cfg.data.limit])
+        keep = np.sort(rng.permutation(len(x))[: cfg.data.limit]) \
+            if cfg.data.subset == "random" else slice(cfg.data.limit)
         x, y = x[keep], y[keep]
     if cfg.data.binarize:
         x = binarize(x, seed=cfg.train.seed)

@@ -80,16 +80,6 @@ def write_results(out_dir: Path, *, study: str, dataset: str, command: str,
     return path
 
 
-def study_results(study: str, dataset: str, records: list[dict], *, quick: bool,
-                  settings: dict, extra: dict | None = None, options: str = "") -> dict:
-    """A result file of a study not yet on the recipe: study, command, machine, versions,
-    settings and flat `records`."""
-    command = (f"AELAB_DATA=../shared/datasets aelab study {study}{' --quick' if quick else ''}"
-               f" --dataset {dataset}{options}")
-    return {"study": study, "dataset": dataset, **provenance(command),
-            "settings": settings, **(extra or {}), "records": records}
-
-
 def rows_figure(rows: dict[str, np.ndarray], *, title: str | None = None):
     """Labelled rows of images (each (N, C, H, W) in [0, 1]), e.g. originals above the
     reconstructions of several methods, so the same images line up column by column."""

@@ -27,17 +27,19 @@ def _cfg(**data):
 def test_protocol_keys_are_left_out_of_config_json_at_their_defaults():
     assert set(_cfg().data.to_dict()) == {"name", "limit", "test_limit", "val_fraction",
                                           "data_dir", "options"}
-    saved = _cfg(stratify=False, binarize=True, train_split="test").data.to_dict()
-    assert (saved["stratify"], saved["binarize"], saved["train_split"]) == (False, True, "test")
+    saved = _cfg(stratify=False, binarize=True, train_split="test", subset="first").data.to_dict()
+    assert (saved["stratify"], saved["binarize"], saved["train_split"], saved["subset"]) == (
+        False, True, "test", "first")
     # what is written reads back the same
     assert RunConfig.from_dict({"data": saved}).data == _cfg(
-        stratify=False, binarize=True, train_split="test").data
+        stratify=False, binarize=True, train_split="test", subset="first").data
 
 
 @pytest.mark.parametrize("data, match", [
     ({"stratify": "no"}, r"data.stratify must be bool; got 'no'"),
     ({"binarize": 1}, r"data.binarize must be bool; got 1"),
     ({"train_split": "val"}, r"data.train_split = 'val' is not allowed.*Allowed: train, test"),
+    ({"subset": "last"}, r"data.subset = 'last' is not allowed.*Allowed: random, first"),
     ({"train_split": "test", "folds": 2, "fold": 1}, r"data.pool = 'test'"),
 ])
 def test_protocol_keys_are_checked_naming_the_key(data, match):
@@ -99,3 +101,10 @@ def test_clustering_protocol_names_what_was_trained_and_scored():
         "train 360 + val 40 training images; cluster 300 test images"
     assert "N2D protocol" in clustering_protocol(360, 40, 600, cluster_all=True)
     assert clustering_protocol(9000, 1000, 10000, train_split="test").startswith("test-only")
+
+
+def test_subset_first_keeps_the_first_limit_training_images_in_order():
+    data = load_dataset("digits")
+    splits = prepare_data(_cfg(limit=100, subset="first", val_fraction=0.0))
+    assert (splits.x_train == data.x_train[:100]).all()
+    assert not (prepare_data(_cfg(limit=100, val_fraction=0.0)).x_train == splits.x_train).all()
