@@ -61,3 +61,17 @@ def test_affine_repr_reads_as_its_options():
 def test_affine_is_a_run_config_corruption():
     cfg = RunConfig.from_dict({"corruption": [{"name": "affine", "shift": 1}]})
     assert cfg.corruption[0].to_dict() == {"name": "affine", "shift": 1}
+
+
+def test_downscale_is_shrink_then_bicubic_back_and_keeps_smooth_images():
+    import torch.nn.functional as F
+
+    x = torch.rand(3, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    out = create("downscale", scale=4)(x, torch.Generator().manual_seed(0))
+    small = F.interpolate(x, size=(4, 4), mode="bicubic", antialias=True, align_corners=False)
+    assert torch.equal(out, F.interpolate(small, size=(16, 16), mode="bicubic",
+                                          align_corners=False).clamp(0, 1))
+    flat = torch.full((1, 1, 16, 16), 0.3)
+    assert torch.allclose(create("downscale", scale=2)(flat, None), flat, atol=1e-6)
+    with pytest.raises(ConfigError, match="scale must be an integer >= 2; got 1"):
+        create("downscale", scale=1)
