@@ -8,6 +8,7 @@ k-means on the codes needs. Nothing is hidden (`apply` returns no region).
 
 from __future__ import annotations
 
+import json
 import math
 
 import torch
@@ -59,3 +60,31 @@ class AffineJitter(Corruption):
         return type(other) is type(self) and vars(other) == vars(self)
 
     __hash__ = None
+
+
+def affine_corruption(options: dict | str | None, *, key: str = "augment") -> list[dict]:
+    """A run config's ``corruption`` list from an affine-jitter option: ``[]`` for None or
+    ``"none"``, else one ``affine`` table with `options` ({rotate, scale, shift}; ``{}`` for
+    the defaults), checked; a bad one is a ConfigError that names `key` and the value.
+
+    Examples
+    --------
+    >>> affine_corruption({"shift": 1.0})
+    [{'name': 'affine', 'shift': 1.0}]
+    >>> affine_corruption("none")
+    []
+    """
+    if options is None or options == "none":
+        return []
+    from . import build
+
+    shown = json.dumps(options, default=repr)
+    if not isinstance(options, dict):
+        raise ConfigError(f"{key} = {shown} is not an affine jitter; give a table like "
+                          "{rotate = 10, scale = 0.1, shift = 2}, or \"none\".")
+    spec = [{"name": "affine", **options}]
+    try:
+        build(spec)                                 # checks the keys and values
+    except ConfigError as e:
+        raise ConfigError(f"{key} = {shown}: {e}") from None
+    return spec

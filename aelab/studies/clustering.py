@@ -36,6 +36,7 @@ from matplotlib.figure import Figure
 
 from ..config import RunConfig
 from ..corruptions import build as build_corruption
+from ..corruptions.affine import affine_corruption
 from ..data import (
     clustering_protocol,
     load_dataset,
@@ -113,19 +114,11 @@ class Options(StudyOptions):
         if not self.seeds:
             raise ConfigError(f"study {study!r}: option seeds = []: give at least one seed, "
                               "e.g. [0].")
-        try:
-            self.corruption()
-        except ConfigError as e:
-            raise ConfigError(f"study {study!r}: option augment = "
-                              f"{json.dumps(self.augment)}: {e}") from None
+        affine_corruption(self.augment, key=f"study {study!r}: option augment")
 
     def corruption(self) -> list[dict]:
         """The run configs' ``corruption``: the affine jitter, or none."""
-        if self.augment in (None, "none"):
-            return []
-        spec = [{"name": "affine", **self.augment}]
-        build_corruption(spec)                      # checks the keys and values
-        return spec
+        return affine_corruption(self.augment)
 
 
 @STUDIES.register("clustering")

@@ -32,6 +32,7 @@ from matplotlib.figure import Figure
 
 from ..config import RunConfig
 from ..corruptions import build as build_corruption
+from ..corruptions.affine import affine_corruption
 from ..data import clustering_protocol, scored_images, training_split
 from ..errors import ConfigError
 from ..evaluate.clustering import cluster, cluster_scores
@@ -97,20 +98,12 @@ class Options(StudyOptions):
         if not self.seeds:
             raise ConfigError(f"study {study!r}: option seeds = []: give at least one seed, "
                               "e.g. [1].")
-        try:
-            self.corruption()
-        except ConfigError as e:
-            raise ConfigError(f"study {study!r}: option augment = "
-                              f"{json.dumps(self.augment)}: {e}") from None
+        affine_corruption(self.augment, key=f"study {study!r}: option augment")
         prior_losses(self.prior_settings, study)
 
     def corruption(self) -> list[dict]:
         """The run configs' ``corruption``: the affine jitter, or none."""
-        if self.augment in (None, "none"):
-            return []
-        spec = [{"name": "affine", **self.augment}]
-        build_corruption(spec)                      # checks the keys and values
-        return spec
+        return affine_corruption(self.augment)
 
 
 def prior_losses(overrides: dict | None, study: str = "priors") -> dict[str, dict[str, Any]]:

@@ -75,3 +75,16 @@ def test_downscale_is_shrink_then_bicubic_back_and_keeps_smooth_images():
     assert torch.allclose(create("downscale", scale=2)(flat, None), flat, atol=1e-6)
     with pytest.raises(ConfigError, match="scale must be an integer >= 2; got 1"):
         create("downscale", scale=1)
+
+
+def test_affine_corruption_turns_a_study_option_into_run_config_corruptions():
+    from aelab.corruptions.affine import affine_corruption
+
+    assert affine_corruption(None) == affine_corruption("none") == []
+    assert affine_corruption({}) == [{"name": "affine"}]
+    assert RunConfig.from_dict({"corruption": affine_corruption({"shift": 1})}).corruption[
+        0].params == {"shift": 1}
+    with pytest.raises(ConfigError, match=r'augment = "yes" is not an affine jitter'):
+        affine_corruption("yes")
+    with pytest.raises(ConfigError, match=r'augment = \{"scale": 2\}: .*scale must be below 1'):
+        affine_corruption({"scale": 2})
