@@ -3,7 +3,7 @@
 A run config has four sections, each a dataclass::
 
     [data]   name, limit, test_limit, val_fraction, data_dir, options (folds, fold, pool:
-             one fold of a cross-validation)
+             one fold of a cross-validation), stratify, train_split, binarize, subset
     [model]  name, then the model constructor's keyword arguments (latent_dim, hidden, ...)
     [loss]   name (mse | bce | mse_cosine), cosine_weight, kl_weight, l1_code
     [train]  epochs, batch_size, lr, optimizer, weight_decay, momentum, seed, device,
@@ -39,6 +39,8 @@ RECONSTRUCTION_LOSSES = ("mse", "bce", "mse_cosine")
 DEVICES = ("auto", "cpu", "cuda")
 LOGGERS = ("tensorboard", "mlflow")   # aelab/train/loggers.py; the "tracking" pip extra
 POOLS = ("train", "test")          # the split a cross-validation deals into folds
+TRAIN_SPLITS = ("train", "test")   # the split a run trains on (test: the test-only protocol)
+SUBSETS = ("random", "first")      # how data.limit picks the training images
 
 
 def _check_keys(section: str, given: Mapping[str, Any], allowed: list[str]) -> None:
@@ -102,6 +104,17 @@ class DataConfig:
     is capped by `limit`, dealt into `folds` folds seeded by `train.seed`
     (`aelab.data.stratified_kfold`), and the run trains on the other folds (less
     `val_fraction`) and is tested on fold `fold`; `test_limit` does not apply then.
+
+    `stratify` (default true) keeps the class proportions in the validation split; false
+    draws it without looking at the labels (the unsupervised studies: priors, clustering,
+    vae). `train_split` is the split the run trains and validates on: ``train``, or ``test``
+    for the test-only protocol of a dataset whose training images are missing (KMNIST in the
+    project's mirror): it trains on the test images, less `val_fraction`, and is tested on
+    them too. `binarize` turns the images into 0/255 once, each pixel on with probability
+    intensity / 255 (binarized MNIST, `aelab.data.binarize`): the training images after
+    `limit`, seeded by ``train.seed``, and the test images after `test_limit`, seeded by
+    ``train.seed + 1``. `subset` is how `limit` picks the training images: ``random`` (a
+    seeded shuffle) or ``first`` (the first `limit` images, in the dataset's order).
     """
 
     name: str = "digits"
@@ -113,6 +126,15 @@ class DataConfig:
     folds: int | None = None
     fold: int | None = None
     pool: str = "train"
+    stratify: bool = True
+    train_split: str = "train"
+    binarize: bool = False
+    subset: str = "random"
+
+    # Keys written to config.json only when they differ from these defaults, so every run
+    # config from before they existed (and with it the reuse rule) reads as before.
+    PROTOCOL_DEFAULTS = {"stratify": True, "train_split": "train", "binarize": False,
+                         "subset": "random"}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DataConfig:
@@ -129,16 +151,34 @@ class DataConfig:
             data_dir=_get("data", d, "data_dir", (str,), None, optional=True),
             options=dict(options),
             **_fold_keys(d),
+            **_protocol_keys(d),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The keys as a table; the cross-validation keys only in a fold's config, so that
-        every other run's config.json (and with it the reuse rule) is as before they existed."""
+        """The keys as a table; the cross-validation keys only in a fold's config and the
+        protocol keys only where they differ from their defaults, so that every other run's
+        config.json (and with it the reuse rule) is as before they existed."""
         d = dataclasses.asdict(self)
         if self.folds is None:
             for key in ("folds", "fold", "pool"):
                 del d[key]
+        for key, default in self.PROTOCOL_DEFAULTS.items():
+            if d[key] == default:
+                del d[key]
         return d
+
+
+def _protocol_keys(d: Mapping[str, Any]) -> dict[str, Any]:
+    """`DataConfig`'s protocol keys: stratify, train_split, binarize and subset."""
+    train_split = _get("data", d, "train_split", (str,), "train", choices=TRAIN_SPLITS)
+    if train_split == "test" and d.get("folds") is not None:
+        raise ConfigError("data.train_split = 'test' trains on the test images; a "
+                          "cross-validation picks its split with data.pool instead. Use "
+                          "data.pool = 'test' and drop data.train_split.")
+    return {"stratify": _get("data", d, "stratify", (bool,), True),
+            "train_split": train_split,
+            "binarize": _get("data", d, "binarize", (bool,), False),
+            "subset": _get("data", d, "subset", (str,), "random", choices=SUBSETS)}
 
 
 def _fold_keys(d: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ import torch
 from . import _cpu
 from .config import RunConfig
 from .corruptions import build as build_corruption
-from .data import ImageData, load_dataset, stratified_kfold, train_val_split
+from .data import ImageData, binarize, load_dataset, stratified_kfold, train_val_split
 from .errors import ConfigError, DataError
 from .evaluate import metrics
 from .files import folder_lock, read_json, remove_stale_temps
@@ -63,13 +63,16 @@ def prepare_data(cfg: RunConfig, *, progress=None, dataset: str | None = None) -
 
     The subset taken by `limit` and the validation split are seeded by ``train.seed``. A
     cross-validation fold (``data.folds``, ``data.fold``) trains on the other folds of the
-    ``data.pool`` split and tests on its own, as `aelab.config.DataConfig` describes.
+    ``data.pool`` split and tests on its own; ``data.train_split``, ``data.stratify`` and
+    ``data.binarize`` set the protocol, as `aelab.config.DataConfig` describes.
     """
     name = dataset or cfg.data.name
     options = cfg.data.options if dataset is None else {}
+    if cfg.data.train_split == "test" and dataset is None:
+        options = {"splits": ("test",), **options}       # the training files may be missing
     data = load_dataset(name, data_dir=cfg.data.data_dir, progress=progress, **options)
     folded = cfg.data.folds is not None and dataset is None
-    pool = cfg.data.pool if folded else "train"
+    pool = cfg.data.pool if folded else cfg.data.train_split if dataset is None else "train"
     x, y = (data.x_test, data.y_test) if pool == "test" else (data.x_train, data.y_train)
     if len(x) == 0 and dataset is None:
         other = " or use --pool test" if folded and pool == "train" else ""
@@ -78,18 +81,24 @@ def prepare_data(cfg: RunConfig, *, progress=None, dataset: str | None = None) -
                         f"folder that has them{other} or allow the download.")
     rng = np.random.default_rng(cfg.train.seed)
     if cfg.data.limit is not None and cfg.data.limit < len(x):
-        keep = np.sort(rng.permutation(len(x))[: cfg.data.limit])
+        keep = np.sort(rng.permutation(len(x))[: cfg.data.limit]) \
+            if cfg.data.subset == "random" else slice(cfg.data.limit)
         x, y = x[keep], y[keep]
+    if cfg.data.binarize:
+        x = binarize(x, seed=cfg.train.seed)
     x_test, y_test = data.x_test, data.y_test
     if folded:
         train, test = stratified_kfold(y, cfg.data.folds, cfg.train.seed)[cfg.data.fold - 1]
         x, y, x_test, y_test = x[train], y[train], x[test], y[test]
     x_val = y_val = None
     if cfg.data.val_fraction > 0 and len(x) > 1:
-        tr, va = train_val_split(y, cfg.data.val_fraction, seed=cfg.train.seed)
+        tr, va = train_val_split(y, cfg.data.val_fraction, seed=cfg.train.seed,
+                                 stratify=cfg.data.stratify)
         x, y, x_val, y_val = x[tr], y[tr], x[va], y[va]
     if cfg.data.test_limit is not None:
         x_test, y_test = x_test[: cfg.data.test_limit], y_test[: cfg.data.test_limit]
+    if cfg.data.binarize and not folded:     # a fold's test images come binarized from x
+        x_test = binarize(x_test, seed=cfg.train.seed + 1)
     return Splits(data, np.asarray(x), np.asarray(y), x_val, y_val,
                   np.asarray(x_test), np.asarray(y_test))
 
@@ -395,6 +404,18 @@ def reconstruct(model: Autoencoder, images: np.ndarray, *, batch_size: int = 512
             logits = model(x).x_logits
         out.append(torch.sigmoid(logits.float()).cpu())
     return torch.cat(out).numpy() if out else np.zeros(images.shape, np.float32)
+
+
+@torch.no_grad()
+def encode(model: Autoencoder, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
+    """Codes (float32, N x latent_dim) of uint8 `images`, in eval mode (a VAE gives mu), on
+    the model's device."""
+    _cpu.configure()
+    device = next(model.parameters()).device
+    model.eval()
+    out = [model.encode(x).flatten(1).cpu()
+           for x, _ in Batches(images, batch_size=batch_size, device=device)]
+    return torch.cat(out).numpy()
 
 
 def evaluate_run(run_dir: str | Path, *, dataset: str | None = None, splits: Splits | None = None,

@@ -6,7 +6,9 @@ randomness comes from the ``torch.Generator`` passed in (the one `aelab.train.fi
 a seeded run sees the same corruptions every time.
 
 Registered names (``[[corruption]]`` tables in a run config, ``aelab list corruptions``):
-``gaussian``, ``salt_pepper`` (noise.py), ``stripes``, ``block``, ``mask`` (masks.py).
+``gaussian``, ``salt_pepper`` (noise.py), ``stripes``, ``block``, ``mask`` (masks.py),
+``affine`` (affine.py: small random rotations, scalings and shifts), ``downscale``
+(resize.py: shrunk and bicubic-upscaled back).
 Several combine in order (`Compose`), e.g. a block and then gaussian noise.
 
 Example
@@ -99,7 +101,7 @@ def corrupt_array(corruption: Corruption, images: np.ndarray, *, seed: int = 0,
     return x_in, np.concatenate(hiddens)
 
 
-from . import masks, noise  # noqa: E402,F401,I001  (register the corruptions)
+from . import affine, masks, noise, resize  # noqa: E402,F401,I001  (register the corruptions)
 
 __all__ = ["CORRUPTIONS", "Compose", "Corruption", "build", "check_params", "corrupt_array",
            "create"]

@@ -11,7 +11,10 @@ from ..errors import ConfigError
 class Corruption:
     """Base class. Subclasses store their parameters in ``__init__`` (checked there) and
     implement `apply`, which also returns the hidden region (bool (B, 1, H, W)) for
-    corruptions that erase pixels, or None for noise that hides nothing."""
+    corruptions that erase pixels, or None for noise that hides nothing. `deterministic`
+    corruptions draw nothing from the generator."""
+
+    deterministic = False
 
     def apply(self, x: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
         raise NotImplementedError

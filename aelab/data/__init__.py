@@ -10,16 +10,22 @@ and seeded splits.
 from . import cifar, digits, folder, mnist  # noqa: F401  (register the recipes)
 from .base import DATASETS, DatasetRecipe, ImageData, describe_datasets, load_dataset
 from .download import RemoteFile, cache_dir
-from .splits import stratified_kfold, train_val_split
+from .protocol import binarize, clustering_protocol, scored_images, training_split
+from .splits import split_sizes, stratified_kfold, train_val_split
 
 __all__ = [
     "DATASETS",
     "DatasetRecipe",
     "ImageData",
     "RemoteFile",
+    "binarize",
     "cache_dir",
+    "clustering_protocol",
     "describe_datasets",
     "load_dataset",
+    "scored_images",
+    "split_sizes",
     "stratified_kfold",
     "train_val_split",
+    "training_split",
 ]

@@ -64,7 +64,7 @@ def train_val_split(
     n = len(y)
     if n < 2:
         raise DataError(f"Cannot split {n} sample(s) into two non-empty parts; need at least 2.")
-    n_val = min(max(round(n * fraction), 1), n - 1)
+    n_val = split_sizes(n, fraction)[1]
     if stratify:
         _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
         per_class = _apportion(counts, n_val)
@@ -76,6 +76,16 @@ def train_val_split(
     is_val = np.zeros(n, dtype=bool)
     is_val[val] = True
     return np.flatnonzero(~is_val).astype(np.int64), np.flatnonzero(is_val).astype(np.int64)
+
+
+def split_sizes(n: int, val_fraction: float) -> tuple[int, int]:
+    """(training, validation) sizes that `train_val_split` gives `n` samples: the validation
+    part is ``round(n * val_fraction)``, at least 1 and at most n - 1 (none for a fraction 0
+    or fewer than 2 samples, as `aelab.runs.prepare_data` does then)."""
+    if val_fraction <= 0 or n < 2:
+        return n, 0
+    n_val = min(max(round(n * val_fraction), 1), n - 1)
+    return n - n_val, n_val
 
 
 def stratified_kfold(

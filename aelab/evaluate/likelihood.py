@@ -22,21 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..data.protocol import binarize  # noqa: F401  (its home before; kept importable)
 from ..errors import ConfigError, DataError
 from ..losses import gaussian_kl
 
 LOG_2PI = math.log(2 * math.pi)
-
-
-def binarize(images: np.ndarray, *, seed: int = 0) -> np.ndarray:
-    """Stochastically binarized images: each pixel is 1 with probability intensity / 255
-    (the binarized MNIST of Salakhutdinov and Murray 2008), drawn once with `seed`.
-    Returns uint8 images of 0 and 255, the layout every dataset in aelab hands out."""
-    images = np.asarray(images)
-    if images.dtype != np.uint8:
-        raise DataError(f"binarize expects uint8 images (0-255); got {images.dtype}.")
-    rng = np.random.default_rng(seed)
-    return np.where(rng.random(images.shape) < images / 255.0, 255, 0).astype(np.uint8)
 
 
 def _bernoulli_log_prob(x: Tensor, x_logits: Tensor) -> Tensor:
@@ -96,7 +86,7 @@ def likelihood_scores(model, images: np.ndarray, *, k: int = 100, seed: int = 0,
     images = np.asarray(images)
     if not np.isin(images, (0, 255)).all():
         raise DataError("likelihood_scores expects binarized images (0 and 255 only); "
-                        "binarize them first (aelab.evaluate.likelihood.binarize).")
+                        "binarize them first (aelab.data.binarize).")
     device = next(model.parameters()).device
     g = torch.Generator(device=device).manual_seed(seed)
     elbos, bounds = [], []

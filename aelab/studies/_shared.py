@@ -1,24 +1,18 @@
-"""Helpers shared by the representation studies (pca-vs-ae, hidden-sizes, sparsity): train
-one autoencoder into a run folder, reconstruct, and write a result file.
-
-A result file is ``{"study", "dataset", "command", "machine", "versions", "settings",
-"records": [flat dicts]}``; a study writes it as ``results.json`` in its folder, and the copy
-kept in ``benchmarks/results/`` is that file.
-"""
+"""Helpers shared by several studies: the run config of a representation study's autoencoder
+(pca-vs-ae, hidden-sizes, sparsity), a finished run's model and metrics, pixels as rows,
+reconstructions, and the side-by-side image figure. The result file and the command line
+are written by the recipe (`aelab.studies.base`)."""
 
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..config import RunConfig
-from ..provenance import provenance
 from ..runs import load_run, reconstruct
-from ..train import write_json
 
 
 def ae_config(name: str, *, dataset: str, model: dict, epochs: int, limit: int | None,
@@ -55,39 +49,6 @@ def per_image_sse(x_uint8: np.ndarray, x_rec: np.ndarray) -> np.ndarray:
 
 def ae_reconstruct(model, x_uint8: np.ndarray) -> np.ndarray:
     return reconstruct(model, x_uint8).reshape(x_uint8.shape).astype(np.float32)
-
-
-def study_command(study: str, dataset: str | None, quick: bool, options: dict[str, Any],
-                  defaults: dict[str, Any]) -> str:
-    """The `aelab study` command line that reproduces a run of `study`."""
-    parts = ["AELAB_DATA=../shared/datasets", "aelab", "study", study]
-    if dataset:
-        parts += ["--dataset", dataset]
-    if quick:
-        parts.append("--quick")
-    for key, value in options.items():
-        if value != defaults.get(key):
-            parts += ["--option", shlex.quote(f"{key}={json.dumps(value, separators=(',', ':'))}")]
-    return " ".join(parts)
-
-
-def write_results(out_dir: Path, *, study: str, dataset: str, command: str,
-                  settings: dict[str, Any], records: list[dict[str, Any]]) -> Path:
-    """Write ``out_dir/results.json`` in the benchmarks/results format."""
-    path = Path(out_dir) / "results.json"
-    write_json(path, {"study": study, "dataset": dataset, **provenance(command),
-                      "settings": settings, "records": records})
-    return path
-
-
-def study_results(study: str, dataset: str, records: list[dict], *, quick: bool,
-                  settings: dict, extra: dict | None = None, options: str = "") -> dict:
-    """A result file of a study not yet on the recipe: study, command, machine, versions,
-    settings and flat `records`."""
-    command = (f"AELAB_DATA=../shared/datasets aelab study {study}{' --quick' if quick else ''}"
-               f" --dataset {dataset}{options}")
-    return {"study": study, "dataset": dataset, **provenance(command),
-            "settings": settings, **(extra or {}), "records": records}
 
 
 def rows_figure(rows: dict[str, np.ndarray], *, title: str | None = None):

@@ -6,11 +6,12 @@ neighbours, min_dist 0) embeds the codes; a full-covariance Gaussian mixture wit
 per class clusters the embedding. k-means on the raw codes is reported beside it as the
 classic "autoencoder + k-means" baseline. Scores: accuracy after Hungarian matching, NMI, ARI.
 
-Protocol: as in the `priors` study (`protocol` in every record): train on the training
-images (all of them unless `limit` says otherwise), cluster the official test images; test-only
-where the training images are missing. With `cluster_all`, N2D's protocol: cluster and score
-all training and test images together (70000 for MNIST); `accuracy_test_images` gives the same
-clustering's accuracy on the official test images alone.
+Protocol (`aelab.data.protocol`, named by `protocol` in every record): train on the training
+images (all of them unless `limit` says otherwise; 10 % held out, drawn without looking at the
+labels), cluster the official test images; test-only where the training images are missing.
+With `cluster_all`, N2D's protocol: cluster and score all training and test images together
+(70000 for MNIST); `accuracy_test_images` gives the same clustering's accuracy on the official
+test images alone.
 
 Training budget: `epochs` (30) over the training split, and at least `min_steps` optimizer
 steps, so a small (test-only) training set gets more epochs rather than fewer updates. On
@@ -18,7 +19,7 @@ MNIST, 15 epochs over 10000 images (540 steps) gave 71-74 % accuracy with UMAP +
 epochs over the 54000 training images (6330 steps) gave 95.8 % for seed 0.
 Rerunning with a larger `epochs` in the same `--out` folder extends the finished runs
 instead of starting again (records say `resumed_after_epoch`), so a long budget can be
-reached in steps.
+reached in steps. Each seed's autoencoder is an ordinary run folder ``runs/seed<seed>``.
 """
 
 from __future__ import annotations
@@ -26,11 +27,23 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..config import RunConfig
+from ..corruptions import build as build_corruption
+from ..corruptions.affine import affine_corruption
+from ..data import (
+    clustering_protocol,
+    load_dataset,
+    scored_images,
+    split_sizes,
+    training_split,
+)
 from ..errors import ConfigError
 from ..evaluate.clustering import (
     cluster,
@@ -39,19 +52,13 @@ from ..evaluate.clustering import (
     consensus,
     matched_confusion,
 )
+from ..executors import PlannedRun
+from ..files import read_json
 from ..report import figures
-from ..report.page import write_html_page
+from ..runs import encode, load_run, prepare_data
 from . import STUDIES
-from ._augment import affine_jitter
-from ._codes import (
-    encode,
-    run_resumed_after,
-    run_train_seconds,
-    study_arrays,
-    train_model,
-    write_result,
-)
 from ._shared import flat_pixels
+from .base import Results, Study, StudyOptions
 
 N2D_MODEL = {"name": "dense", "latent_dim": 10, "hidden": [500, 500, 2000],
              "activation": "relu"}
@@ -63,6 +70,162 @@ PUBLISHED = ("Published on 10-D codes: autoencoder + k-means 88 % and DEC 91 % o
              "(DEC-keras), IDEC 88.1 %, N2D (autoencoder + UMAP + Gaussian mixture) 97.9 % on "
              "MNIST and 67.2 % on Fashion-MNIST, all clustering the full 70000 images after "
              "long pretraining. No published deep-clustering number for KMNIST.")
+VAL_FRACTION = 0.1
+
+
+@dataclass(frozen=True)
+class Options(StudyOptions):
+    """`seeds` ([0, 1, 2]; quick [0]); `limit` training images (all; quick 400);
+    `test_limit` test images clustered (all; quick 300); `epochs` (30; quick 1) and at least
+    `min_steps` optimizer steps (6000; quick 0); `batch_size` (256); `hidden` layers
+    ([500, 500, 2000]; quick [32, 32, 64]); `augment`, an affine jitter of the training
+    inputs ({rotate, scale, shift}; "none" or null: none); `cluster_all` clusters and scores
+    the training and test images together (N2D's protocol; the autoencoder still trains on
+    the training split); `gmm_restarts` fits the mixture that many times from k-means starts
+    and keeps the highest likelihood; `umap_runs` > 1 embeds and clusters that many times and
+    keeps the consensus (`aelab.evaluate.clustering.consensus`): records then also give the
+    lowest, median and highest accuracy of the single runs (``accuracy_runs_*``);
+    `restore_best` false keeps the last epoch's weights rather than the best-validation ones
+    (N2D trains for a fixed budget and keeps the last); `pixels` also runs UMAP + mixture on
+    the raw pixels, pipeline ``pixels+umap+gmm``: what the autoencoder adds."""
+
+    seeds: tuple[int, ...] = (0, 1, 2)
+    limit: int | None = None
+    test_limit: int | None = None
+    epochs: int = 30
+    min_steps: int = 6000
+    batch_size: int = 256
+    hidden: tuple[int, ...] = (500, 500, 2000)
+    augment: dict | Literal["none"] | None = None
+    cluster_all: bool = False
+    gmm_restarts: int = 1
+    umap_runs: int = 1
+    restore_best: bool = True
+    pixels: bool = False
+    QUICK = {"seeds": (0,), "limit": 400, "test_limit": 300, "epochs": 1, "min_steps": 0,
+             "hidden": (32, 32, 64)}
+
+    def check(self, study: str) -> None:
+        for key, what in (("gmm_restarts", "fits of the Gaussian mixture"),
+                          ("umap_runs", "UMAP + mixture runs to vote over")):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"study {study!r}: option {key} = {getattr(self, key)} is "
+                                  f"not allowed; it must be a whole number >= 1 ({what}).")
+        if not self.seeds:
+            raise ConfigError(f"study {study!r}: option seeds = []: give at least one seed, "
+                              "e.g. [0].")
+        affine_corruption(self.augment, key=f"study {study!r}: option augment")
+
+    def corruption(self) -> list[dict]:
+        """The run configs' ``corruption``: the affine jitter, or none."""
+        return affine_corruption(self.augment)
+
+
+@STUDIES.register("clustering")
+class Clustering(Study):
+    """One autoencoder per seed; each clustering pipeline on its codes."""
+
+    Options = Options
+
+    def plan(self) -> list[PlannedRun]:
+        o = self.opts
+        self.split = training_split(self.dataset)
+        pool = load_dataset(self.dataset, download=False, splits=(self.split,))
+        n = len(pool.x_train if self.split == "train" else pool.x_test)
+        limit = None if self.split == "test" else o.limit
+        n_train = split_sizes(min(n, limit or n), VAL_FRACTION)[0]
+        self.epochs = epochs_for(n_train, o.batch_size, o.epochs, o.min_steps)
+        return [PlannedRun(f"seed{seed}", RunConfig.from_dict({
+            "name": f"clustering-seed{seed}",
+            "data": {"name": self.dataset, "limit": limit, "test_limit": o.test_limit,
+                     "val_fraction": VAL_FRACTION, "stratify": False,
+                     "train_split": self.split},
+            "model": self.model(), "loss": {"name": "mse"}, "corruption": o.corruption(),
+            "train": {"epochs": self.epochs, "batch_size": o.batch_size, "lr": 1e-3,
+                      "seed": seed, "restore_best": o.restore_best}}))
+            for seed in o.seeds]
+
+    def model(self) -> dict:
+        return {**N2D_MODEL, "hidden": list(self.opts.hidden)}
+
+    def score(self, runs: dict[str, Path]) -> Results:
+        o = self.opts
+        jitter = repr(build_corruption(o.corruption())) if o.corruption() else None
+        records, best = [], None
+        for seed in o.seeds:
+            run = runs[f"seed{seed}"]
+            cfg, model = load_run(run)
+            splits = prepare_data(cfg)
+            x_eval, y, n_test = scored_images(splits.data, test_limit=o.test_limit,
+                                              cluster_all=o.cluster_all,
+                                              train_split=self.split)
+            n_val = 0 if splits.x_val is None else len(splits.x_val)
+            protocol = clustering_protocol(len(splits.x_train), n_val, len(x_eval),
+                                           train_split=self.split, cluster_all=o.cluster_all)
+            z = encode(model, x_eval)
+            metrics = read_json(run / "metrics.json", "run metrics")
+            jobs = read_json(run / "train.json", "run summary")["jobs"]
+            resumed_after = jobs[-1]["from_epoch"] - 1 if len(jobs) > 1 else None
+            features = {pipeline: z for pipeline in PIPELINES}
+            if o.pixels:
+                features[PIXELS] = flat_pixels(x_eval)
+            for pipeline, x in features.items():
+                options = PIPELINES.get(pipeline, PIPELINES["ae+umap+gmm"])
+                labels, scores = score_pipeline(x, y, n_test, seed=seed,
+                                                gmm_restarts=o.gmm_restarts,
+                                                umap_runs=o.umap_runs, **options)
+                trained = pipeline != PIXELS
+                records.append({"dataset": self.dataset, "pipeline": pipeline, "seed": seed,
+                                **scores, "n_clustered": len(y),
+                                "epochs": cfg.train.epochs if trained else None,
+                                "resumed_after_epoch": resumed_after if trained else None,
+                                "n_train": len(splits.x_train) if trained else None,
+                                "train_seconds": round(metrics["train_seconds"], 1)
+                                if trained else None,
+                                "augment": jitter if trained else None,
+                                "protocol": protocol})
+                if pipeline == "ae+umap+gmm" and (best is None or scores["accuracy"] > best[0]):
+                    best = (scores["accuracy"], matched_confusion(y, labels), seed,
+                            splits.data.class_names)
+        self.best = best
+        return Results(records, settings={"model": self.model(), "epochs_run": self.epochs,
+                                          "pipelines": PIPELINES},
+                       extra={"summary": _summary(records, self.dataset)})
+
+    def report(self, results: Results):
+        o, records, best = self.opts, results.records, self.best
+        png = figures.save_figure(
+            confusion_figure(best[1], best[3], f"{self.dataset}: ae+umap+gmm, seed {best[2]} "
+                             f"(accuracy {best[0]:.3f})"),
+            self.fig_dir / f"confusion-{self.dataset}.png")
+        setup = (
+            f"Autoencoder {json.dumps(self.model())}, MSE, Adam lr 1e-3, batch {o.batch_size}, "
+            f"{o.epochs} epochs and at least {o.min_steps} steps ({self.epochs} epochs here; "
+            f"{'best validation' if o.restore_best else 'last'} epoch kept), all training "
+            f"images{'' if o.limit is None else f' up to {o.limit}'}, seeds {list(o.seeds)}, "
+            f"input augmentation {json.dumps(o.augment)}; pipelines {json.dumps(PIPELINES)}. "
+            f"UMAP: 20 neighbours, min_dist 0; Gaussian mixture: best of {o.gmm_restarts} "
+            f"fit(s); consensus of {o.umap_runs} UMAP + mixture run(s)"
+            f"{'; the same on the raw pixels (pixels+umap+gmm)' if o.pixels else ''}. "
+            f"Clustered: {'all training and test images (N2D protocol)' if o.cluster_all else 'test images'}.")  # noqa: E501
+        return [("Set-up", [setup, PUBLISHED]),
+                (f"{self.dataset}", [records[0]["protocol"], results.extra["summary"], records,
+                                     png])]
+
+    def title(self) -> str:
+        return f"Unsupervised clustering of 10-D codes ({self.dataset})"
+
+
+def _summary(records: list[dict], dataset: str) -> list[dict]:
+    """Mean and spread over seeds of each pipeline's scores."""
+    summary = []
+    for pipeline in dict.fromkeys(r["pipeline"] for r in records):
+        rows = [r for r in records if r["pipeline"] == pipeline]
+        summary.append({"dataset": dataset, "pipeline": pipeline, "seeds": len(rows),
+                        **{f"{k}_mean": float(np.mean([r[k] for r in rows]))
+                           for k in ("accuracy", "nmi", "ari")},
+                        "accuracy_std": float(np.std([r["accuracy"] for r in rows]))})
+    return summary
 
 
 def confusion_figure(confusion: np.ndarray, class_names, title: str) -> Figure:
@@ -121,121 +284,3 @@ def epochs_for(n_train: int, batch_size: int, epochs: int, min_steps: int) -> in
     `min_steps` optimizer steps."""
     per_epoch = math.ceil(n_train / batch_size)
     return max(epochs, math.ceil(min_steps / per_epoch))
-
-
-def run_dataset(out: Path, dataset: str, *, quick: bool, limit: int | None, seeds,
-                train: dict, min_steps: int = 0, augment: dict | None = None,
-                cluster_all: bool = False, gmm_restarts: int = 1, umap_runs: int = 1,
-                pixels: bool = False, callbacks=()) -> tuple[list[dict], list]:
-    records, best = [], None
-    model_cfg = N2D_MODEL if not quick else {**N2D_MODEL, "hidden": [32, 32, 64]}
-    jitter = affine_jitter(augment)
-    for seed in seeds:
-        arrays = study_arrays(dataset, limit=limit, seed=seed, quick=quick,
-                              cluster_all=cluster_all)
-        run_train = {**train, "seed": seed,
-                     "epochs": epochs_for(len(arrays["x_train"]), train["batch_size"],
-                                          train["epochs"], min_steps)}
-        run_dir = out / "runs" / dataset / f"seed{seed}"
-        model = train_model(run_dir, model_cfg, {"name": "mse"}, run_train, arrays,
-                            callbacks=callbacks, corrupt=jitter)
-        z = encode(model, arrays["x_eval"])
-        train_seconds = run_train_seconds(run_dir)     # also right for a reused run
-        resumed_after = run_resumed_after(run_dir)
-        y, n_test = arrays["y_eval"], arrays["n_eval_test"]
-        features = {pipeline: z for pipeline in PIPELINES}
-        if pixels:
-            features[PIXELS] = flat_pixels(arrays["x_eval"])
-        for pipeline, x in features.items():
-            options = PIPELINES.get(pipeline, PIPELINES["ae+umap+gmm"])
-            labels, scores = score_pipeline(x, y, n_test, seed=seed, gmm_restarts=gmm_restarts,
-                                            umap_runs=umap_runs, **options)
-            trained = pipeline != PIXELS
-            records.append({"dataset": dataset, "pipeline": pipeline, "seed": seed, **scores,
-                            "n_clustered": len(y),
-                            "epochs": run_train["epochs"] if trained else None,
-                            "resumed_after_epoch": resumed_after if trained else None,
-                            "n_train": len(arrays["x_train"]) if trained else None,
-                            "train_seconds": None if train_seconds is None or not trained
-                            else round(train_seconds, 1),
-                            "augment": repr(jitter) if jitter and trained else None,
-                            "protocol": arrays["protocol"]})
-            if pipeline == "ae+umap+gmm" and (best is None or scores["accuracy"] > best[0]):
-                best = (scores["accuracy"], matched_confusion(y, labels), seed,
-                        arrays["class_names"])
-    summary = []
-    for pipeline in dict.fromkeys(r["pipeline"] for r in records):
-        rows = [r for r in records if r["pipeline"] == pipeline]
-        summary.append({"dataset": dataset, "pipeline": pipeline, "seeds": len(rows),
-                        **{f"{k}_mean": float(np.mean([r[k] for r in rows]))
-                           for k in ("accuracy", "nmi", "ari")},
-                        "accuracy_std": float(np.std([r["accuracy"] for r in rows]))})
-    png = figures.save_figure(
-        confusion_figure(best[1], best[3], f"{dataset}: ae+umap+gmm, seed {best[2]} "
-                         f"(accuracy {best[0]:.3f})"), out / "figures" / f"confusion-{dataset}.png")
-    sections = [(f"{dataset}", [records[0]["protocol"], summary, records, png])]
-    return records, sections
-
-
-@STUDIES.register("clustering")
-def clustering(out_dir: Path, *, quick: bool = False, dataset: str | None = None,
-               progress=None, callbacks=(),
-               datasets: tuple[str, ...] = ("mnist", "fashion_mnist", "kmnist"),
-               seeds: tuple[int, ...] = (0, 1, 2), limit: int | None = None,
-               epochs: int = 30, min_steps: int = 6000, batch_size: int = 256,
-               augment: dict | str | None = None, cluster_all: bool = False,
-               gmm_restarts: int = 1, umap_runs: int = 1, restore_best: bool = True,
-               pixels: bool = False) -> Path:
-    """Autoencoder + UMAP + Gaussian mixture on 10-D codes, over seeds; see the module
-    docstring. `augment` is an affine jitter of the training inputs ({rotate, scale,
-    shift}, see `_augment.py`; "none" or unset: none). `cluster_all` clusters and scores the
-    training and test images together (N2D's protocol; the autoencoder still trains on the
-    training split); `gmm_restarts` fits the mixture that many times from k-means starts and
-    keeps the highest likelihood; `umap_runs` > 1 embeds and clusters that many times and
-    keeps the consensus (see `aelab.evaluate.clustering.consensus`); records then also give
-    the lowest, median and highest accuracy of the single runs (``accuracy_runs_*``), the
-    spread that one run would have drawn from. `restore_best` false
-    keeps the last epoch's weights rather than the best-validation ones (N2D trains for a
-    fixed budget and keeps the last). `pixels` also runs UMAP + mixture (same runs and
-    restarts) on the raw pixels, pipeline ``pixels+umap+gmm``: what the autoencoder adds.
-    Writes
-    ``clustering_<dataset>.json`` and ``index.html`` in `out_dir`."""
-    if not isinstance(gmm_restarts, int) or isinstance(gmm_restarts, bool) or gmm_restarts < 1:
-        raise ConfigError(f"gmm_restarts must be a whole number >= 1 (fits of the Gaussian "
-                          f"mixture); got {gmm_restarts!r}.")
-    names = [dataset] if dataset else (["digits"] if quick else list(datasets))
-    seeds = tuple(seeds)[:1] if quick else tuple(seeds)
-    augment = None if augment == "none" else augment
-    if not isinstance(umap_runs, int) or isinstance(umap_runs, bool) or umap_runs < 1:
-        raise ConfigError(f"umap_runs must be a whole number >= 1 (UMAP + mixture runs to "
-                          f"vote over); got {umap_runs!r}.")
-    if not isinstance(restore_best, bool):
-        raise ConfigError(f"restore_best must be true or false; got {restore_best!r}.")
-    if not isinstance(pixels, bool):
-        raise ConfigError(f"pixels must be true or false (also cluster the raw pixels); got "
-                          f"{pixels!r}.")
-    train = {"epochs": 1 if quick else epochs, "batch_size": batch_size, "lr": 1e-3}
-    if not restore_best:            # only when set, so runs from before the option are reused
-        train["restore_best"] = False
-    sections = [("Set-up", [
-        f"Autoencoder {json.dumps(N2D_MODEL)}, MSE, Adam lr 1e-3, batch {batch_size}, "
-        f"{train['epochs']} epochs and at least {min_steps if not quick else 0} steps ("
-        f"{'best validation' if restore_best else 'last'} epoch kept), all training images"
-        f"{'' if limit is None else f' up to {limit}'}, seeds {list(seeds)}, input "
-        f"augmentation {json.dumps(augment)}; pipelines {json.dumps(PIPELINES)}. UMAP: 20 "
-        f"neighbours, min_dist 0; Gaussian mixture: best of {gmm_restarts} fit(s); consensus of "
-        f"{umap_runs} UMAP + mixture run(s)"
-        f"{'; the same on the raw pixels (pixels+umap+gmm)' if pixels else ''}. Clustered: "
-        f"{'all training and test images (N2D protocol)' if cluster_all else 'test images'}.",
-        PUBLISHED])]
-    for name in names:
-        records, secs = run_dataset(out_dir, name, quick=quick, limit=400 if quick else limit,
-                                    seeds=seeds, train=train, augment=augment,
-                                    min_steps=0 if quick else min_steps,
-                                    cluster_all=cluster_all, gmm_restarts=gmm_restarts,
-                                    umap_runs=umap_runs, pixels=pixels,
-                                    callbacks=callbacks)
-        write_result(out_dir / f"clustering_{name}.json", "clustering", records)
-        sections += secs
-    return write_html_page(out_dir / "index.html", "Unsupervised clustering of 10-D codes",
-                           sections, subtitle=f"datasets: {', '.join(names)}")

@@ -14,9 +14,12 @@ Two protocols, always named next to the numbers:
   without its training images. Never compare its numbers with the official protocol's.
 
 The PCA and every autoencoder are fitted on the training part only, without labels; the
-classifiers then see the codes of the same images with their labels. Intermediate results
-are cached per (features, fold) in ``cache/`` with their settings, so a study can be run in
-pieces (``--option kinds=[cnn]``) and a later full run only adds what is missing.
+classifiers then see the codes of the same images with their labels. Each autoencoder is an
+ordinary run folder ``runs/<kind>-d<d>-<official|fold<k>>`` (``data.subset = "first"`` for
+the official protocol's `limit`; ``data.folds``/``pool = "test"`` for a fold), trained and
+reused by the executors. The classifiers' results are cached per (features, fold) in
+``cache/`` with their settings, so a study can be run in pieces (``--option kinds=[cnn]``)
+and a later full run only adds what is missing.
 """
 
 from __future__ import annotations
@@ -24,25 +27,28 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Literal
 
 import numpy as np
-import torch
 
-from ..config import LossConfig, TrainConfig
+from ..config import RunConfig
 from ..data import load_dataset, stratified_kfold
 from ..errors import ConfigError, DataError
 from ..evaluate.classification import CLASSIFIERS, fit_predict, standardize
+from ..executors import PlannedRun
+from ..files import read_json
 from ..judge import judge_run, load_judge
-from ..losses import build_objective
-from ..models import create_model
 from ..models.classifier import create_classifier
-from ..train import Batches, fit, resolve_device, seed_everything, write_json
+from ..runs import encode, load_run
+from ..train import write_json
 from ..train.classify import predict, train_classifier
 from . import STUDIES
-from ._shared import flat_pixels, study_results
-from .features_report import write_report
+from ._shared import flat_pixels
+from .base import Results, Study, StudyOptions
+from .features_report import report_sections
 
 log = logging.getLogger(__name__)
 
@@ -53,117 +59,146 @@ AUTOENCODERS = {"ae_dense": {"name": "dense", "hidden": [512, 256]},
                 # 90.70 % against 90.91 % with [32, 64], in 251 s instead of 675 s.
                 "ae_conv": {"name": "conv", "channels": [16, 32], "batch_norm": True}}
 PROTOCOLS = ("official", "test-5fold")
-FULL = {"dataset": "mnist", "dims": (10, 20, 30, 40, 50), "kinds": KINDS,
-        "ae_epochs": {"ae_dense": 30, "ae_conv": 8}, "mlp_epochs": 20, "limit": None}
-QUICK = {"dataset": "digits", "dims": (4, 8), "kinds": KINDS,
-         "ae_epochs": {"ae_dense": 2, "ae_conv": 2}, "mlp_epochs": 2, "limit": 300}
+AE_EPOCHS = {"full": {"ae_dense": 30, "ae_conv": 8}, "quick": {"ae_dense": 2, "ae_conv": 2}}
 # Epochs and random shift (pixels) of the reference CNN per dataset; 10 / 1 otherwise.
 CNN = {"mnist": (8, 2), "fashion_mnist": (15, 1)}
 
 
+@dataclass(frozen=True)
+class Options(StudyOptions):
+    """`protocol` (official | test-5fold), `kinds` (subset of pixels, pca, ae_dense, ae_conv,
+    cnn; default all), `classifiers` (logistic, knn, mlp), `dims` ([10, 20, 30, 40, 50];
+    quick [4, 8]), `folds` (5, for test-5fold), `ae_epochs` (one number for every
+    autoencoder, or a table such as {ae_dense=30, ae_conv=8}, the defaults; quick 2 each),
+    `mlp_epochs` (20; quick 2), `cnn_epochs` (mnist 8, fashion_mnist 15, else 10; quick 4),
+    `limit` (training images of the official protocol, the first ones; default all, quick
+    300), `seed`, `mlp_options` (MLP constructor options for every kind of features, e.g.
+    {dropout=0.2}), `ae_options` (autoencoder constructor options over the defaults, e.g.
+    {activation="tanh"})."""
+
+    protocol: Literal["official", "test-5fold"] = "official"
+    kinds: tuple[Literal["pixels", "pca", "ae_dense", "ae_conv", "cnn"], ...] = KINDS
+    classifiers: tuple[Literal["logistic", "knn", "mlp"], ...] = CLASSIFIERS
+    dims: tuple[int, ...] = (10, 20, 30, 40, 50)
+    folds: int = 5
+    ae_epochs: int | dict | None = None
+    mlp_epochs: int = 20
+    cnn_epochs: int | None = None
+    limit: int | None = None
+    seed: int = 0
+    mlp_options: dict = field(default_factory=dict)
+    ae_options: dict = field(default_factory=dict)
+    QUICK = {"dims": (4, 8), "mlp_epochs": 2, "cnn_epochs": 4, "limit": 300}
+
+    @classmethod
+    def build(cls, study: str, given=None, *, quick: bool = False):
+        given = dict(given or {})
+        if given.get("protocol", "official") != "official":
+            given.setdefault("limit", None)     # the quick preset's limit is the official one's
+        return super().build(study, given, quick=quick)
+
+    def check(self, study: str) -> None:
+        where = f"study {study!r}: option"
+        if not self.dims or min(self.dims) < 1:
+            raise ConfigError(f"{where} dims = {list(self.dims)}: give code sizes >= 1, e.g. "
+                              "[10, 20, 30].")
+        if self.protocol != "official" and self.limit is not None:
+            raise ConfigError(f"{where} limit = {self.limit}: limit applies to the official "
+                              "protocol only; test-5fold uses the whole test set. Drop "
+                              "--option limit=... .")
+        e = self.ae_epochs
+        table = {} if e is None else dict.fromkeys(AUTOENCODERS, e) if isinstance(e, int) else e
+        if any(kind not in AUTOENCODERS or not isinstance(n, int) or isinstance(n, bool)
+               or n < 1 for kind, n in table.items()):
+            raise ConfigError(f"{where} ae_epochs = {json.dumps(e)}: expected a number >= 1 "
+                              "or a table like {ae_dense=30, ae_conv=8}.")
+        for key in ("folds", "mlp_epochs", "cnn_epochs"):
+            value = getattr(self, key)
+            if value is not None and value < (2 if key == "folds" else 1):
+                raise ConfigError(f"{where} {key} = {value} is not allowed; it must be at least "
+                                  f"{2 if key == 'folds' else 1}.")
+
+
 @STUDIES.register("features")
-def features(out_dir: Path, *, quick: bool = False, dataset: str | None = None, progress=None,
-             callbacks=(), protocol: str = "official", kinds: list | None = None,
-             classifiers: list | None = None, dims: list | None = None, folds: int = 5,
-             ae_epochs: int | dict | None = None, mlp_epochs: int | None = None,
-             cnn_epochs: int | None = None, limit: int | None = None, seed: int = 0,
-             mlp_options: dict | None = None, ae_options: dict | None = None) -> Path:
-    """Run the study into `out_dir`; return ``report.html``. Also writes ``results.json``.
+class Features(Study):
+    """Classifiers on pixels, PCA codes, autoencoder codes, and the reference CNN."""
 
-    Options: `protocol` (official | test-5fold), `kinds` (subset of pixels, pca, ae_dense,
-    ae_conv, cnn; default all), `classifiers` (logistic, knn, mlp), `dims` ([10, 20, 30, 40,
-    50]), `folds` (5, for test-5fold), `ae_epochs` (one number for every autoencoder, or a
-    table such as {ae_dense=30, ae_conv=8}, the defaults), `mlp_epochs` (20),
-    `cnn_epochs` (mnist 8, fashion_mnist 15, else 10), `limit` (training images of the
-    official protocol, first ones; default all), `seed`, `mlp_options` (MLP constructor
-    options for every kind of features, e.g. {dropout=0.2}), `ae_options` (autoencoder
-    constructor options over the defaults, e.g. {activation="tanh"}).
-    """
-    base = QUICK if quick else FULL
-    name = dataset or base["dataset"]
-    cnn_ep, shift = CNN.get(name, (10, 1))
-    as_list = lambda v: [v] if isinstance(v, str | int) else list(v)  # noqa: E731
-    p = {"dataset": name, "protocol": protocol, "dims": as_list(dims or base["dims"]),
-         "kinds": as_list(kinds or base["kinds"]),
-         "classifiers": as_list(classifiers or CLASSIFIERS),
-         "ae_epochs": _ae_epochs(ae_epochs, base["ae_epochs"]), "mlp_epochs": mlp_epochs or
-         base["mlp_epochs"], "cnn_epochs": cnn_epochs or (4 if quick else cnn_ep),
-         "cnn_shift": shift,
-         "limit": limit or (base["limit"] if protocol == "official" else None),
-         "folds": folds, "seed": seed,
-         "k": 4, "autoencoders": AUTOENCODERS, "ae_loss": "mse", "ae_batch_size": 128,
-         "mlp_options": dict(mlp_options or {}), "ae_options": dict(ae_options or {})}
-    _check(p)
-    out_dir = Path(out_dir)
-    data, splits = _splits(p, progress)
-    label = "official" if protocol == "official" else f"{name}-test-{folds}fold"
-    records, predictions, extra = [], {}, {}
-    t0 = time.perf_counter()
-    for fold, (tr, te) in enumerate(splits):
-        fold_id = None if protocol == "official" else fold
-        for kind in p["kinds"]:
-            result = _cached_kind(out_dir, kind, fold_id, p, data, tr, te, progress)
-            extra[kind if fold_id is None else f"{kind}-fold{fold_id}"] = result["extra"]
-            for r in result["results"]:
-                records.append({"features": kind, "dim": r["dim"], "classifier": r["classifier"],
-                                "accuracy": r["accuracy"], "protocol": label, "fold": fold_id})
-                key = (kind, r["dim"], r["classifier"])
-                predictions.setdefault(key, []).append((te, np.asarray(r["y_pred"])))
-    summary = summarize(records)
-    settings = {k: v for k, v in p.items()} | {"protocol_label": label}
-    given = {"protocol": None if protocol == "official" else protocol, "kinds": kinds,
-             "classifiers": classifiers, "dims": dims, "folds": None if folds == 5 else folds,
-             "ae_epochs": ae_epochs, "mlp_epochs": mlp_epochs, "cnn_epochs": cnn_epochs,
-             "limit": limit, "seed": seed or None, "mlp_options": mlp_options,
-             "ae_options": ae_options}
-    options = f" --out {out_dir}" + "".join(f" --option '{k}={_cli_value(v)}'"
-                                            for k, v in given.items() if v is not None)
-    write_json(out_dir / "results.json", study_results(
-        "features", name, records, quick=quick, settings=settings, options=options,
-        extra={"seconds": time.perf_counter() - t0, "details": extra, "summary": summary}))
-    return write_report(out_dir, data, p, label, records, summary, predictions, extra)
+    Options = Options
 
+    @property
+    def p(self) -> dict:
+        """The resolved settings every step reads (and the result file records)."""
+        o, name = self.opts, self.dataset
+        cnn_ep, shift = CNN.get(name, (10, 1))
+        defaults = AE_EPOCHS["quick" if self.quick else "full"]
+        ae_epochs = dict(defaults) if o.ae_epochs is None else defaults | (
+            dict.fromkeys(defaults, o.ae_epochs) if isinstance(o.ae_epochs, int)
+            else dict(o.ae_epochs))
+        return {"dataset": name, "protocol": o.protocol, "dims": list(o.dims),
+                "kinds": list(o.kinds), "classifiers": list(o.classifiers),
+                "ae_epochs": ae_epochs, "mlp_epochs": o.mlp_epochs,
+                "cnn_epochs": o.cnn_epochs if o.cnn_epochs is not None else cnn_ep,
+                "cnn_shift": shift, "limit": o.limit, "folds": o.folds, "seed": o.seed,
+                "k": 4, "autoencoders": AUTOENCODERS, "ae_loss": "mse", "ae_batch_size": 128,
+                "mlp_options": dict(o.mlp_options), "ae_options": dict(o.ae_options)}
 
-def _cli_value(v) -> str:
-    """`v` as TOML after ``--option key=`` (lists ``["a",1]``, tables ``{k=v}``)."""
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list | tuple):
-        return "[" + ",".join(_cli_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ",".join(f"{k}={_cli_value(x)}" for k, x in v.items()) + "}"
-    return str(v)
+    def plan(self) -> list[PlannedRun]:
+        p = self.p
+        self.pool, self.splits = _splits(p, self.progress)
+        return [PlannedRun(_run_name(kind, d, fold), self._ae_config(kind, d, fold))
+                for fold in self._folds() for kind in p["kinds"] if kind in AUTOENCODERS
+                for d in p["dims"]]
 
+    def _folds(self) -> list[int | None]:
+        return [None] if self.opts.protocol == "official" else list(range(len(self.splits)))
 
-def _ae_epochs(given, defaults: dict) -> dict:
-    """Epochs per autoencoder kind: `given` is None, one number for all, or a partial table."""
-    if given is None:
-        return dict(defaults)
-    table = dict.fromkeys(defaults, given) if isinstance(given, int) else dict(given)
-    for kind, epochs in table.items():
-        if kind not in AUTOENCODERS or not isinstance(epochs, int) or epochs < 1:
-            raise ConfigError(f"ae_epochs: expected a number >= 1 or a table like "
-                              f"{{ae_dense=30, ae_conv=8}}; got {given!r}.")
-    return defaults | table
+    def _ae_config(self, kind: str, d: int, fold: int | None) -> RunConfig:
+        p = self.p
+        data = {"name": p["dataset"], "val_fraction": 0.0}
+        data |= {"limit": p["limit"], "subset": "first"} if fold is None else {
+            "folds": p["folds"], "fold": fold + 1, "pool": "test"}
+        return RunConfig.from_dict({
+            "name": f"features-{_run_name(kind, d, fold)}", "data": data,
+            "model": {**AUTOENCODERS[kind], **p["ae_options"], "latent_dim": d},
+            "loss": {"name": p["ae_loss"]},
+            "train": {"epochs": p["ae_epochs"][kind], "batch_size": p["ae_batch_size"],
+                      "lr": 1e-3, "seed": p["seed"]}})
+
+    def score(self, runs: dict[str, Path]) -> Results:
+        p, out_dir = self.p, self.out_dir
+        label = "official" if p["protocol"] == "official" else \
+            f"{p['dataset']}-test-{p['folds']}fold"
+        records, self.predictions, extra = [], {}, {}
+        t0 = time.perf_counter()
+        for fold_id, (tr, te) in zip(self._folds(), self.splits, strict=True):
+            for kind in p["kinds"]:
+                result = _cached_kind(out_dir, kind, fold_id, p, self.pool, tr, te,
+                                      self.progress, runs)
+                extra[kind if fold_id is None else f"{kind}-fold{fold_id}"] = result["extra"]
+                for r in result["results"]:
+                    records.append({"features": kind, "dim": r["dim"],
+                                    "classifier": r["classifier"], "accuracy": r["accuracy"],
+                                    "protocol": label, "fold": fold_id})
+                    key = (kind, r["dim"], r["classifier"])
+                    self.predictions.setdefault(key, []).append((te, np.asarray(r["y_pred"])))
+        self.label, self.details = label, extra
+        return Results(records, settings=p | {"protocol_label": label},
+                       extra={"seconds": time.perf_counter() - t0, "details": extra,
+                              "summary": summarize(records)})
+
+    def report(self, results: Results):
+        return report_sections(self.out_dir, self.pool, self.p, self.label, results.records,
+                               results.extra["summary"], self.predictions, self.details)
+
+    def title(self) -> str:
+        return f"Codes as features ({self.dataset})"
+
+    def subtitle(self, command: str) -> str:
+        return f"protocol: {self.label}"
 
 
-def _check(p: dict) -> None:
-    for key in ("kinds", "classifiers", "dims"):
-        if not all(isinstance(v, int if key == "dims" else str) for v in p[key]):
-            raise ConfigError(f"{key}: expected a list, e.g. --option '{key}=[\"pca\", "
-                              f"\"cnn\"]' (TOML strings need quotes); got {p[key]!r}.")
-    if p["protocol"] not in PROTOCOLS:
-        raise ConfigError(f"protocol: got {p['protocol']!r}; choose from {', '.join(PROTOCOLS)}.")
-    for key, allowed in (("kinds", KINDS), ("classifiers", CLASSIFIERS)):
-        bad = [v for v in p[key] if v not in allowed]
-        if bad:
-            raise ConfigError(f"{key}: {bad[0]!r} is not known; choose from {', '.join(allowed)} "
-                              f"(on the command line: --option '{key}=[\"{allowed[0]}\"]').")
-    if not p["dims"] or min(p["dims"]) < 1:
-        raise ConfigError(f"dims: give code sizes >= 1, e.g. [10, 20, 30]; got {p['dims']}.")
-    if p["protocol"] != "official" and p["limit"] is not None:
-        raise ConfigError("limit applies to the official protocol only; test-5fold uses the "
-                          "whole test set. Drop --option limit=... .")
+def _run_name(kind: str, d: int, fold: int | None) -> str:
+    return f"{kind}-d{d}-{'official' if fold is None else f'fold{fold}'}"
 
 
 def _splits(p: dict, progress):
@@ -192,7 +227,8 @@ def _splits(p: dict, progress):
     return pool, folds
 
 
-def _cached_kind(out_dir: Path, kind: str, fold, p: dict, data, tr, te, progress) -> dict:
+def _cached_kind(out_dir: Path, kind: str, fold, p: dict, data, tr, te, progress,
+                 runs: dict[str, Path]) -> dict:
     """One kind of features on one fold: every (dim, classifier) accuracy and prediction,
     reused from ``cache/`` when it was computed with the same settings. Autoencoders are
     cached per code size (one training each), so a sweep can be run a few sizes at a time."""
@@ -207,11 +243,11 @@ def _cached_kind(out_dir: Path, kind: str, fold, p: dict, data, tr, te, progress
     tag = "official" if fold is None else f"fold{fold}"
     if kind not in AUTOENCODERS:
         return _cached(out_dir / "cache" / f"{kind}-{tag}.json", settings,
-                       lambda: _compute(kind, fold, p, data, tr, te, out_dir, progress))
+                       lambda: _compute(kind, fold, p, data, tr, te, out_dir, progress, runs))
     settings |= {"model": AUTOENCODERS[kind], "ae_epochs": p["ae_epochs"][kind]}
     parts = [_cached(out_dir / "cache" / f"{kind}-d{d}-{tag}.json", settings | {"dim": d},
                      lambda d=d: _compute(kind, fold, p | {"dims": [d]}, data, tr, te,
-                                          out_dir, progress))
+                                          out_dir, progress, runs))
              for d in p["dims"]]
     extra = {"ae_test_mse": {}, "ae_train_seconds": {}, "seconds": 0.0}
     for part in parts:
@@ -239,7 +275,7 @@ def _cached(path: Path, settings: dict, compute) -> dict:
     return json.loads(path.read_text())     # as a later run reads it (string keys)
 
 
-def _compute(kind, fold, p, data, tr, te, out_dir, progress) -> tuple[list, dict]:
+def _compute(kind, fold, p, data, tr, te, out_dir, progress, runs) -> tuple[list, dict]:
     x_tr, y_tr = data.x_all[tr], data.y_all[tr]
     x_te, y_te = data.x_all[te], data.y_all[te]
     n_classes = len(data.class_names)
@@ -260,8 +296,13 @@ def _compute(kind, fold, p, data, tr, te, out_dir, progress) -> tuple[list, dict
     else:
         z, extra = {}, {"ae_test_mse": {}, "ae_train_seconds": {}}
         for d in p["dims"]:
-            z[d], mse, secs = _autoencoder_codes(kind, d, p, x_tr, x_te)
-            extra["ae_test_mse"][str(d)], extra["ae_train_seconds"][str(d)] = mse, secs
+            # the codes of the autoencoder's own run folder (trained on x_tr, without labels)
+            run = runs[_run_name(kind, d, fold)]
+            _, model = load_run(run)
+            z[d] = (encode(model, x_tr, batch_size=1024), encode(model, x_te, batch_size=1024))
+            metrics = read_json(run / "metrics.json", "run metrics")
+            extra["ae_test_mse"][str(d)] = metrics["test_mse"]
+            extra["ae_train_seconds"][str(d)] = metrics["train_seconds"]
     results = []
     for d, (z_tr, z_te) in z.items():
         for clf in p["classifiers"]:
@@ -280,35 +321,6 @@ def _compute(kind, fold, p, data, tr, te, out_dir, progress) -> tuple[list, dict
 def _result(dim, clf, y_te, y_pred) -> dict:
     return {"dim": dim, "classifier": clf, "accuracy": float(np.mean(y_pred == y_te)),
             "y_pred": np.asarray(y_pred).astype(int).tolist()}
-
-
-def _autoencoder_codes(kind, d, p, x_tr, x_te):
-    """Train the autoencoder of `kind` with code size d on x_tr (no labels); return the codes
-    of x_tr and x_te, its test MSE and its training seconds."""
-    device = resolve_device("auto")
-    seed_everything(p["seed"])
-    spec = dict(AUTOENCODERS[kind]) | p["ae_options"]
-    model = create_model(spec.pop("name"), input_shape=x_tr.shape[1:], latent_dim=d,
-                         **spec).to(device)
-    cfg = TrainConfig(epochs=p["ae_epochs"][kind], batch_size=p["ae_batch_size"], lr=1e-3,
-                      seed=p["seed"])
-    t0 = time.perf_counter()
-    fit(model, build_objective(LossConfig(name=p["ae_loss"]), model),
-        Batches(x_tr, batch_size=cfg.batch_size, shuffle=True, seed=p["seed"], device=device),
-        None, cfg, device=device)
-    seconds = time.perf_counter() - t0
-    model.eval()
-    codes, sq = [], 0.0
-    with torch.no_grad():
-        for x in (x_tr, x_te):
-            zs = []
-            for xb, _ in Batches(x, batch_size=1024, device=device):
-                z = model.encode(xb)
-                zs.append(z.cpu())
-                if x is x_te:
-                    sq += float(((torch.sigmoid(model.decode(z)) - xb) ** 2).sum())
-            codes.append(torch.cat(zs).numpy())
-    return (codes[0], codes[1]), sq / x_te.size, seconds
 
 
 def _cnn(p, data, fold, x_tr, y_tr, x_te, out_dir, progress):

@@ -11,7 +11,6 @@ from matplotlib.figure import Figure
 
 from ..evaluate.classification import confusion_figure, confusion_matrix
 from ..report.figures import save_figure
-from ..report.page import write_html_page
 
 # Numbers quoted in issue 4, with the protocol they were measured under (none of them is the
 # test-5fold protocol).
@@ -123,8 +122,9 @@ def _ae_mse(extra: dict) -> list[dict]:
             for (k, d), v in rows.items()] or [{"features": "(no autoencoder)"}]
 
 
-def write_report(out_dir: Path, data, p: dict, label: str, records: list[dict],
-                 summary: list[dict], predictions: dict, extra: dict) -> Path:
+def report_sections(out_dir: Path, data, p: dict, label: str, records: list[dict],
+                    summary: list[dict], predictions: dict, extra: dict) -> list:
+    """The report's sections (figures saved under ``out_dir/figures``)."""
     fig_dir = out_dir / "figures"
     save_figure(_accuracy_plot(summary, p["classifiers"]), fig_dir / "accuracy_vs_dim.png")
     confusions = []
@@ -170,5 +170,4 @@ def write_report(out_dir: Path, data, p: dict, label: str, records: list[dict],
         ("Autoencoders: test MSE per pixel (mean over folds)", [_ae_mse(extra)]),
         ("Seconds per step", [timing]),
     ]
-    return write_html_page(out_dir / "report.html", f"Codes as features ({p['dataset']})",
-                           sections, subtitle=f"protocol: {label}")
+    return sections

@@ -8,42 +8,163 @@ training images classifies the originals and each restoration; the table puts it
 beside PSNR and SSIM (on [0, 1] pixels, whole 28x28 image).
 
 Resizing uses torch's antialiased bicubic (``F.interpolate(..., antialias=True)``, a port of
-Pillow's filter), so degradation and baseline run on whole batches.
+Pillow's filter; `aelab.corruptions.resize`), so degradation and baseline run on whole
+batches. Each conv autoencoder is an ordinary run folder ``runs/<dataset>-x<scale>`` (the
+``downscale`` corruption, the first `train_limit` training images); the reference CNN and the
+ESPCNs are trained while scoring, each from `seed`.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config import LossConfig, TrainConfig
+from ..config import RunConfig
+from ..corruptions.resize import bicubic_up, shrink
 from ..data import load_dataset
 from ..evaluate.metrics import reconstruction
-from ..losses import build_objective
-from ..models import create_model
+from ..executors import PlannedRun
+from ..files import read_json
 from ..models.classifier import create_classifier
 from ..models.espcn import create_upscaler
 from ..report.figures import save_figure
-from ..report.page import write_html_page
-from ..train import Batches, fit, seeded
+from ..runs import load_run
+from ..train import seeded
 from ..train.classify import accuracy, train_classifier
+from ..train.loop import memory_format
 from . import STUDIES
-from ._shared import one_per_class, rows_figure, study_command, write_results
+from ._shared import one_per_class, rows_figure
+from .base import Results, Study, StudyOptions
+
+CONV_AE = {"name": "conv", "latent_dim": 64, "channels": [32, 64]}
 
 
-def shrink(x: torch.Tensor, scale: int) -> torch.Tensor:
-    """(N, C, H, W) in [0, 1] -> antialiased bicubic shrink by `scale`."""
-    h, w = x.shape[-2:]
-    return F.interpolate(x, size=(h // scale, w // scale), mode="bicubic", antialias=True,
-                         align_corners=False)
+@dataclass(frozen=True)
+class Options(StudyOptions):
+    """`datasets` (mnist, fashion_mnist; ``--dataset`` runs one), `scales` ([2, 4]),
+    `train_limit` training images (the first; 20000, quick 600), `test_limit` test images
+    (5000; quick 300), `classifier_epochs` (4), `espcn_epochs` (8), `conv_epochs` (8; all
+    three 1 with --quick), `seed` (0: every model's initial weights and training order)."""
+
+    datasets: tuple[str, ...] = ("mnist", "fashion_mnist")
+    scales: tuple[int, ...] = (2, 4)
+    train_limit: int = 20000
+    test_limit: int = 5000
+    classifier_epochs: int = 4
+    espcn_epochs: int = 8
+    conv_epochs: int = 8
+    seed: int = 0
+    QUICK = {"train_limit": 600, "test_limit": 300, "classifier_epochs": 1, "espcn_epochs": 1,
+             "conv_epochs": 1}
 
 
-def bicubic_up(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    return F.interpolate(x, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
+@STUDIES.register("super-resolution")
+class SuperResolution(Study):
+    """Accuracy of a reference CNN on original, shrunk-then-bicubic, shrunk-then-ESPCN and
+    shrunk-then-conv-AE test images, beside PSNR/SSIM, for each dataset and scale."""
+
+    Options = Options
+    dataset_full = dataset_quick = ""         # every dataset of the `datasets` option
+
+    def plan(self) -> list[PlannedRun]:
+        o = self.opts
+        self.names = [self.dataset] if self.dataset else list(o.datasets)
+        self.dataset = ",".join(self.names)
+        return [PlannedRun(f"{name}-x{scale}", RunConfig.from_dict({
+            "name": f"sr-conv-{name}-x{scale}",
+            "data": {"name": name, "limit": o.train_limit, "subset": "first",
+                     "test_limit": o.test_limit, "val_fraction": 0.0},
+            "model": CONV_AE, "loss": {"name": "mse"},
+            "corruption": [{"name": "downscale", "scale": scale}],
+            "train": {"epochs": o.conv_epochs, "batch_size": 128, "lr": 1e-3, "seed": o.seed,
+                      "device": "cpu"}}))
+            for name in self.names for scale in o.scales]
+
+    def score(self, runs: dict[str, Path]) -> Results:
+        o = self.opts
+        records, self.blocks = [], []
+        # one step per model trained here: the classifier, then an ESPCN per scale
+        bar = self.progress(total=len(self.names) * (1 + len(o.scales)),
+                            desc="super-resolution") if self.progress is not None else None
+        for name in self.names:
+            records += self._dataset(name, runs, bar)
+        if bar is not None:
+            bar.close()
+        return Results(records, settings={
+            "quick": self.quick, "classifier": "cnn (32, 64), shift 1",
+            "espcn": "5-3-3 (64, 32) tanh, grey",
+            "conv_ae": "conv latent 64, channels [32, 64], input bicubic-upscaled"})
+
+    def _dataset(self, name: str, runs: dict[str, Path], bar) -> list[dict]:
+        o = self.opts
+
+        def stage(what: str) -> None:
+            if bar is not None:
+                bar.set_postfix_str(what)
+
+        def done() -> None:
+            if bar is not None:
+                bar.update()
+
+        data = load_dataset(name, progress=self.progress)
+        x_tr, y_tr = data.x_train[:o.train_limit], data.y_train[:o.train_limit]
+        x_te, y_te = data.x_test[:o.test_limit], data.y_test[:o.test_limit]
+        t0 = time.perf_counter()
+        stage(f"{name}: reference CNN")
+        with seeded(o.seed):
+            clf = create_classifier("cnn", data.image_shape, len(data.class_names))
+        train_classifier(clf, x_tr, y_tr, epochs=o.classifier_epochs, device="cpu", shift=1,
+                         seed=o.seed)
+        clf_seconds = time.perf_counter() - t0
+        done()
+        clean = _float(x_te)
+        records = [{"dataset": name, "scale": 1, "method": "original",
+                    "accuracy": accuracy(clf, clean, y_te), "psnr_db": None, "ssim": None,
+                    "train_seconds": clf_seconds}]
+        picks = one_per_class(y_te, len(data.class_names))
+        for scale in o.scales:
+            size = tuple(clean.shape[-2:])
+            low = shrink(clean, scale)
+            t0 = time.perf_counter()
+            stage(f"{name} x{scale}: ESPCN")
+            espcn = train_espcn_arrays(_float(x_tr), scale, epochs=o.espcn_epochs, seed=o.seed)
+            espcn_s = time.perf_counter() - t0
+            done()
+            run = runs[f"{name}-x{scale}"]
+            _, conv = load_run(run)
+            # in the layout it trained in (fit's channels_last for conv models on the CPU):
+            # oneDNN's kernels differ by layout in the last bit
+            conv = conv.to(memory_format=memory_format(conv, torch.device("cpu")))
+            conv_s = read_json(run / "metrics.json", "run metrics")["train_seconds"]
+            bic = bicubic_up(low, size)
+            restored = {"bicubic": (bic, 0.0), "espcn": (upscale_espcn(espcn, low, size), espcn_s),
+                        "conv_ae": (upscale_conv(conv, bic), conv_s)}
+            for method, (x_hat, seconds) in restored.items():
+                m = reconstruction(clean.numpy(), x_hat.numpy())
+                records.append({"dataset": name, "scale": scale, "method": method,
+                                "accuracy": accuracy(clf, x_hat, y_te), "psnr_db": m["psnr_db"],
+                                "ssim": m["ssim"], "train_seconds": seconds})
+            fig = rows_figure({"original": clean[picks].numpy(), f"bicubic x{scale}":
+                               restored["bicubic"][0][picks].numpy(),
+                               f"ESPCN x{scale}": restored["espcn"][0][picks].numpy(),
+                               f"conv AE x{scale}": restored["conv_ae"][0][picks].numpy()})
+            self.blocks.append(save_figure(fig, self.fig_dir / f"{name}_x{scale}.png"))
+        return records
+
+    def report(self, results: Results):
+        o = self.opts
+        text = (f"Reference CNN trained on {o.train_limit} original training images; "
+                f"{o.test_limit} test images per dataset. Upscalers trained on the same "
+                f"{o.train_limit} training images. PSNR/SSIM on [0, 1] pixels, whole image.")
+        return [("Accuracy and fidelity", [text, results.records]), ("Examples", self.blocks)]
+
+    def title(self) -> str:
+        return "Super-resolution for a downstream classifier"
 
 
 def _float(x_uint8: np.ndarray) -> torch.Tensor:
@@ -83,115 +204,6 @@ def upscale_espcn(model, x_lr: torch.Tensor, size) -> torch.Tensor:
     return out.clamp(0, 1)
 
 
-def train_conv_upscaler(x_uint8: np.ndarray, scale: int, *, epochs: int, seed: int = 0,
-                        callbacks=()):
-    """A `conv` autoencoder trained to restore bicubic(shrink(x)) to x (a corruption)."""
-    with seeded(seed):
-        model = create_model("conv", x_uint8.shape[1:], latent_dim=64, channels=[32, 64])
-    size = tuple(x_uint8.shape[-2:])
-
-    def corrupt(x, generator):
-        return bicubic_up(shrink(x, scale), size)
-
-    fit(model, build_objective(LossConfig(name="mse"), model),
-        Batches(x_uint8, batch_size=128, shuffle=True, seed=seed), None,
-        TrainConfig(epochs=epochs, batch_size=128, lr=1e-3, seed=seed, device="cpu"),
-        device=torch.device("cpu"), corrupt=corrupt, callbacks=callbacks)
-    return model.eval()
-
-
 def upscale_conv(model, x_bicubic: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         return torch.cat([torch.sigmoid(model(b).x_logits) for b in x_bicubic.split(1024)])
-
-
-@STUDIES.register("super-resolution")
-def super_resolution(out_dir: Path, *, quick: bool = False, dataset: str | None = None,
-                     progress=None, callbacks=(), datasets: list = ("mnist", "fashion_mnist"),
-                     scales: list = (2, 4), train_limit: int = 20000, test_limit: int = 5000,
-                     classifier_epochs: int = 4, espcn_epochs: int = 8,
-                     conv_epochs: int = 8, seed: int = 0) -> Path:
-    """Accuracy of a reference CNN on original, shrunk-then-bicubic, shrunk-then-ESPCN and
-    shrunk-then-conv-AE test images, beside PSNR/SSIM, for each dataset and scale. Every
-    model's initial weights and training order come from `seed`."""
-    defaults = {"datasets": ["mnist", "fashion_mnist"], "scales": [2, 4], "train_limit": 20000,
-                "test_limit": 5000, "classifier_epochs": 4, "espcn_epochs": 8,
-                "conv_epochs": 8, "seed": 0}
-    options = {"datasets": list(datasets), "scales": list(scales), "train_limit": train_limit,
-               "test_limit": test_limit, "classifier_epochs": classifier_epochs,
-               "espcn_epochs": espcn_epochs, "conv_epochs": conv_epochs, "seed": seed}
-    names = [dataset] if dataset else list(datasets)
-    if quick:
-        train_limit, test_limit = 600, 300
-        classifier_epochs = espcn_epochs = conv_epochs = 1
-    records, blocks = [], []
-    # one step per trained model: the classifier, then an ESPCN and a conv AE per scale
-    stages = progress(total=len(names) * (1 + 2 * len(scales)), desc="super-resolution") \
-        if progress is not None else None
-
-    def stage(what: str) -> None:
-        if stages is not None:
-            stages.set_postfix_str(what)
-
-    def done() -> None:
-        if stages is not None:
-            stages.update()
-
-    for name in names:
-        data = load_dataset(name, progress=progress)
-        x_tr, y_tr = data.x_train[:train_limit], data.y_train[:train_limit]
-        x_te, y_te = data.x_test[:test_limit], data.y_test[:test_limit]
-        t0 = time.perf_counter()
-        stage(f"{name}: reference CNN")
-        with seeded(seed):
-            clf = create_classifier("cnn", data.image_shape, len(data.class_names))
-        train_classifier(clf, x_tr, y_tr, epochs=classifier_epochs, device="cpu", shift=1,
-                         seed=seed)
-        clf_seconds = time.perf_counter() - t0
-        done()
-        clean = _float(x_te)
-        records.append({"dataset": name, "scale": 1, "method": "original",
-                        "accuracy": accuracy(clf, clean, y_te), "psnr_db": None, "ssim": None,
-                        "train_seconds": clf_seconds})
-        picks = one_per_class(y_te, len(data.class_names))
-        for scale in scales:
-            size = tuple(clean.shape[-2:])
-            low = shrink(clean, scale)
-            t0 = time.perf_counter()
-            stage(f"{name} x{scale}: ESPCN")
-            espcn = train_espcn_arrays(_float(x_tr), scale, epochs=espcn_epochs, seed=seed)
-            espcn_s = time.perf_counter() - t0
-            done()
-            t0 = time.perf_counter()
-            stage(f"{name} x{scale}: conv autoencoder")
-            conv = train_conv_upscaler(x_tr, scale, epochs=conv_epochs, seed=seed,
-                                       callbacks=callbacks)
-            conv_s = time.perf_counter() - t0
-            done()
-            bic = bicubic_up(low, size)
-            restored = {"bicubic": (bic, 0.0), "espcn": (upscale_espcn(espcn, low, size), espcn_s),
-                        "conv_ae": (upscale_conv(conv, bic), conv_s)}
-            for method, (x_hat, seconds) in restored.items():
-                m = reconstruction(clean.numpy(), x_hat.numpy())
-                records.append({"dataset": name, "scale": scale, "method": method,
-                                "accuracy": accuracy(clf, x_hat, y_te), "psnr_db": m["psnr_db"],
-                                "ssim": m["ssim"], "train_seconds": seconds})
-            fig = rows_figure({"original": clean[picks].numpy(), f"bicubic x{scale}":
-                               restored["bicubic"][0][picks].numpy(),
-                               f"ESPCN x{scale}": restored["espcn"][0][picks].numpy(),
-                               f"conv AE x{scale}": restored["conv_ae"][0][picks].numpy()})
-            blocks.append(save_figure(fig, out_dir / "figures" / f"{name}_x{scale}.png"))
-    if stages is not None:
-        stages.close()
-    settings = {**options, "quick": quick, "train_limit": train_limit, "test_limit": test_limit,
-                "classifier": "cnn (32, 64), shift 1", "espcn": "5-3-3 (64, 32) tanh, grey",
-                "conv_ae": "conv latent 64, channels [32, 64], input bicubic-upscaled"}
-    command = study_command("super-resolution", dataset, quick, options, defaults)
-    write_results(out_dir, study="super-resolution", dataset=",".join(names), command=command,
-                  settings=settings, records=records)
-    text = (f"Reference CNN trained on {train_limit} original training images; "
-            f"{test_limit} test images per dataset. Upscalers trained on the same "
-            f"{train_limit} training images. PSNR/SSIM on [0, 1] pixels, whole image.")
-    return write_html_page(out_dir / "report.html", "Super-resolution for a downstream "
-                           "classifier", [("Accuracy and fidelity", [text, records]),
-                                          ("Examples", blocks)], subtitle=command)

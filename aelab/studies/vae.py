@@ -6,14 +6,16 @@ images decoded on a grid of latent points through the inverse Gaussian CDF (King
 Welling's figure 4).
 
 Protocol: the images are binarized once (each pixel on with probability intensity / 255,
-training and test with different seeds); the VAE trains on `limit` training images with 10 %
-held out for early stopping on the validation negative ELBO; the test images are scored.
+training and test with different seeds: ``data.binarize`` of the run config); the VAE trains
+on `limit` training images with 10 % held out (drawn without looking at the labels) for early
+stopping on the validation negative ELBO; the test images are scored. Each latent size is an
+ordinary run folder ``runs/latent<d>``.
 """
 
 from __future__ import annotations
 
 import json
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +23,15 @@ import torch
 from matplotlib.figure import Figure
 from scipy.stats import norm
 
-from ..data import load_dataset, train_val_split
-from ..evaluate.likelihood import binarize, likelihood_scores
+from ..config import RunConfig
+from ..errors import ConfigError
+from ..evaluate.likelihood import likelihood_scores
+from ..executors import PlannedRun
+from ..files import read_json
 from ..report import figures
-from ..report.page import write_html_page
+from ..runs import load_run, prepare_data
 from . import STUDIES
-from ._codes import train_model, write_result
+from .base import Results, Study, StudyOptions
 
 VAE_MODEL = {"name": "vae_dense", "hidden": [512, 256], "activation": "relu"}
 PUBLISHED = ("For scale (not the same architecture or training): Burda et al. 2015 report "
@@ -35,20 +40,95 @@ PUBLISHED = ("For scale (not the same architecture or training): Burda et al. 20
              "small latent sizes.")
 
 
-def binarized_mnist(dataset: str, *, limit: int | None, test_limit: int | None,
-                    seed: int) -> dict:
-    """Binarized training / validation / test images (uint8, 0 or 255)."""
-    data = load_dataset(dataset, download=False)
-    x, y = data.x_train, data.y_train
-    rng = np.random.default_rng(seed)
-    if limit is not None and limit < len(x):
-        keep = np.sort(rng.permutation(len(x))[:limit])
-        x, y = x[keep], y[keep]
-    x = binarize(x, seed=seed)
-    tr, va = train_val_split(y, 0.1, seed=seed, stratify=False)
-    x_test = data.x_test if test_limit is None else data.x_test[:test_limit]
-    return {"x_train": x[tr], "x_val": x[va], "x_test": binarize(x_test, seed=seed + 1),
-            "image_shape": data.image_shape}
+@dataclass(frozen=True)
+class Options(StudyOptions):
+    """`latent_dims` ([2, 8, 16, 32]; quick [2, 8]); `limit` training images (60000; quick
+    400); `test_limit` test images scored (all; quick 100); `epochs` (at most 30, early
+    stopping with `patience` 5; quick 1); `batch_size` (128); `hidden` layers ([512, 256];
+    quick [32]); `k` importance samples of the bound L_k (200; quick 10); `seed` (0)."""
+
+    latent_dims: tuple[int, ...] = (2, 8, 16, 32)
+    limit: int | None = 60000
+    test_limit: int | None = None
+    epochs: int = 30
+    batch_size: int = 128
+    patience: int | None = 5
+    hidden: tuple[int, ...] = (512, 256)
+    k: int = 200
+    seed: int = 0
+    QUICK = {"latent_dims": (2, 8), "limit": 400, "test_limit": 100, "epochs": 1, "k": 10,
+             "hidden": (32,)}
+
+    def check(self, study: str) -> None:
+        if not self.latent_dims or min(self.latent_dims) < 1:
+            raise ConfigError(f"study {study!r}: option latent_dims = {list(self.latent_dims)}"
+                              ": give latent sizes >= 1, e.g. [2, 8].")
+        if self.k < 1:
+            raise ConfigError(f"study {study!r}: option k = {self.k} is not allowed; it must "
+                              "be a whole number >= 1 (importance samples).")
+
+
+@STUDIES.register("vae")
+class Vae(Study):
+    """One dense VAE per latent size on binarized images; ELBO and L_k on the test images."""
+
+    Options = Options
+
+    def model(self, dim: int) -> dict:
+        return {**VAE_MODEL, "hidden": list(self.opts.hidden), "latent_dim": dim}
+
+    def plan(self) -> list[PlannedRun]:
+        o = self.opts
+        return [PlannedRun(f"latent{dim}", RunConfig.from_dict({
+            "name": f"vae-latent{dim}",
+            "data": {"name": self.dataset, "limit": o.limit, "test_limit": o.test_limit,
+                     "val_fraction": 0.1, "stratify": False, "binarize": True},
+            "model": self.model(dim), "loss": {"name": "bce"},
+            "train": {"epochs": o.epochs, "batch_size": o.batch_size, "lr": 1e-3,
+                      "patience": o.patience, "seed": o.seed}}))
+            for dim in o.latent_dims]
+
+    def score(self, runs: dict[str, Path]) -> Results:
+        o = self.opts
+        records, self.sections = [], []
+        for dim in o.latent_dims:
+            run = runs[f"latent{dim}"]
+            cfg, model = load_run(run)
+            splits = prepare_data(cfg)          # the binarized images the run saw
+            x_test = splits.x_test
+            metrics = read_json(run / "metrics.json", "run metrics")
+            scores = likelihood_scores(model, x_test, k=o.k, seed=o.seed)
+            records.append({"dataset": self.dataset, "latent_dim": dim,
+                            "test_elbo": scores["elbo"], "test_iw_bound": scores["iw_bound"],
+                            "k": o.k, "epochs": metrics["epochs"],
+                            "train_seconds": round(metrics["train_seconds"], 1),
+                            "protocol": f"binarized; train {len(splits.x_train)} + val "
+                                        f"{len(splits.x_val)} training images; score "
+                                        f"{len(x_test)} test images"})
+            blocks = [figures.save_figure(reconstructions_figure(model, x_test),
+                                          self.fig_dir / f"reconstructions-latent{dim}.png"),
+                      figures.save_figure(samples_figure(model, dim, seed=o.seed),
+                                          self.fig_dir / f"prior-samples-latent{dim}.png")]
+            if dim == 2:
+                blocks.append(figures.save_figure(manifold_figure(model),
+                                                  self.fig_dir / "manifold-latent2.png"))
+            self.sections.append((f"latent size {dim}: reconstructions (row 1 test, row 2 "
+                                  "reconstructed), prior samples"
+                                  + (", manifold" if dim == 2 else ""), blocks))
+        return Results(records, settings={"model": {**VAE_MODEL, "hidden": list(o.hidden)}})
+
+    def report(self, results: Results):
+        o = self.opts
+        setup = (f"Model {json.dumps({**VAE_MODEL, 'hidden': list(o.hidden)})}, BCE + KL (the "
+                 f"negative ELBO), Adam lr 1e-3, batch {o.batch_size}, at most {o.epochs} "
+                 f"epochs, early stopping (patience {o.patience}) on the validation loss; ELBO "
+                 f"with one sample, L_k with k = {o.k}.")
+        return [("Set-up", [setup, PUBLISHED]),
+                ("Test log-likelihood bounds (nats per image)", [results.records]),
+                *self.sections]
+
+    def title(self) -> str:
+        return f"VAEs on binarized {self.dataset}"
 
 
 @torch.no_grad()
@@ -79,57 +159,3 @@ def manifold_figure(model, n: int = 15) -> Figure:
     u = np.linspace(0.5 / n, 1 - 0.5 / n, n)
     grid = norm.ppf(np.stack(np.meshgrid(u, u[::-1]), axis=-1).reshape(-1, 2))
     return figures.image_grid(_decode(model, grid.astype(np.float32)), nrow=n)
-
-
-@STUDIES.register("vae")
-def vae(out_dir: Path, *, quick: bool = False, dataset: str | None = None, progress=None,
-        callbacks=(), latent_dims: tuple[int, ...] = (2, 8, 16, 32), limit: int = 60000,
-        test_limit: int | None = None, epochs: int = 30, batch_size: int = 128,
-        patience: int = 5, k: int = 200, seed: int = 0) -> Path:
-    """Dense VAEs on binarized MNIST per latent size; see the module docstring.
-
-    Writes ``vae_<dataset>.json`` (records: latent_dim, test ELBO, L_k) and ``index.html``
-    in `out_dir`; returns the report's path.
-    """
-    name = dataset or ("digits" if quick else "mnist")
-    model_cfg = VAE_MODEL if not quick else {**VAE_MODEL, "hidden": [32]}
-    latent_dims = tuple(latent_dims)[:2] if quick else tuple(latent_dims)
-    if quick:
-        limit, test_limit, epochs, k = 400, 100, 1, 10
-    arrays = binarized_mnist(name, limit=limit, test_limit=test_limit, seed=seed)
-    train = {"epochs": epochs, "batch_size": batch_size, "lr": 1e-3, "patience": patience,
-             "seed": seed}
-    records, sections = [], []
-    for dim in latent_dims:
-        t0 = time.perf_counter()
-        cfg = {**model_cfg, "latent_dim": dim}
-        run_dir = out_dir / "runs" / name / f"latent{dim}"
-        model = train_model(run_dir, cfg, {"name": "bce"}, train, arrays, callbacks=callbacks)
-        train_seconds = time.perf_counter() - t0
-        epochs_run = sum(1 for _ in open(run_dir / "history.csv")) - 1
-        scores = likelihood_scores(model, arrays["x_test"], k=k, seed=seed)
-        records.append({"dataset": name, "latent_dim": dim, "test_elbo": scores["elbo"],
-                        "test_iw_bound": scores["iw_bound"], "k": k, "epochs": epochs_run,
-                        "train_seconds": round(train_seconds, 1),
-                        "protocol": f"binarized; train {len(arrays['x_train'])} + val "
-                                    f"{len(arrays['x_val'])} training images; score "
-                                    f"{len(arrays['x_test'])} test images"})
-        fig_dir = out_dir / "figures"
-        blocks = [figures.save_figure(reconstructions_figure(model, arrays["x_test"]),
-                                      fig_dir / f"reconstructions-latent{dim}.png"),
-                  figures.save_figure(samples_figure(model, dim, seed=seed),
-                                      fig_dir / f"prior-samples-latent{dim}.png")]
-        if dim == 2:
-            blocks.append(figures.save_figure(manifold_figure(model),
-                                              fig_dir / "manifold-latent2.png"))
-        sections.append((f"latent size {dim}: reconstructions (row 1 test, row 2 "
-                         "reconstructed), prior samples" + (", manifold" if dim == 2 else ""),
-                         blocks))
-    write_result(out_dir / f"vae_{name}.json", "vae", records)
-    setup = (f"Model {json.dumps(model_cfg)}, BCE + KL (the negative ELBO), Adam lr 1e-3, "
-             f"batch {batch_size}, at most {epochs} epochs, early stopping (patience "
-             f"{patience}) on the validation loss; ELBO with one sample, L_k with k = {k}.")
-    return write_html_page(out_dir / "index.html", "VAEs on binarized MNIST",
-                           [("Set-up", [setup, PUBLISHED]),
-                            ("Test log-likelihood bounds (nats per image)", [records]),
-                            *sections], subtitle=f"dataset: {name}")

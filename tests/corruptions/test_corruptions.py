@@ -18,7 +18,8 @@ def test_corruption_keeps_shape_range_and_is_seeded(name):
     a, b = c(x, gen(5)), c(x, gen(5))
     assert a.shape == x.shape and a.min() >= 0 and a.max() <= 1
     assert torch.equal(a, b)
-    assert not torch.equal(a, c(x, gen(6)))
+    if not c.deterministic:                       # e.g. downscale draws nothing
+        assert not torch.equal(a, c(x, gen(6)))
     assert not torch.equal(a, x)
 
 

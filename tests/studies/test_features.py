@@ -64,11 +64,14 @@ def test_features_reuses_cached_results(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("options, match", [
-    ({"protocol": "test-10fold"}, "official, test-5fold"),
-    ({"kinds": ["ica"]}, "'ica' is not known"),
-    ({"protocol": "test-5fold", "limit": 100}, "official protocol only"),
-    ({"dims": [0]}, "dims"),
-    ({"ae_epochs": {"ae_cnn": 3}}, "ae_epochs"),
+    ({"protocol": "test-10fold"}, 'option protocol = "test-10fold" is not allowed; it must be '
+                                  'one of "official", "test-5fold"'),
+    ({"kinds": ["ica"]}, 'option kinds = \\["ica"\\] is not allowed; it must be a list of '
+                         'values \\(one of "pixels", "pca"'),
+    ({"protocol": "test-5fold", "limit": 100}, "option limit = 100: .*official protocol only"),
+    ({"dims": [0]}, r"option dims = \[0\]: give code sizes >= 1"),
+    ({"ae_epochs": {"ae_cnn": 3}}, 'option ae_epochs = {"ae_cnn": 3}: expected a number >= 1'),
+    ({"mlp_epochs": 0}, "option mlp_epochs = 0 is not allowed; it must be at least 1"),
 ])
 def test_features_bad_options_are_config_errors(tmp_path, options, match):
     with pytest.raises(ConfigError, match=match):
@@ -99,3 +102,19 @@ def test_features_caches_each_autoencoder_code_size(tmp_path, monkeypatch):
     assert sorted(r["dim"] for r in results["records"]) == [4, 5]
     assert set(results["details"]["ae_dense"]["ae_test_mse"]) == {"4", "5"}
     assert results["settings"]["ae_epochs"] == {"ae_dense": 1, "ae_conv": 1}
+
+
+def test_features_autoencoders_are_run_folders_on_the_studys_training_images(tmp_path):
+    from aelab.data import load_dataset
+    from aelab.runs import evaluate_run, load_run, prepare_data
+
+    run_study("features", out_dir=tmp_path, quick=True,
+              options={"dims": [4], "kinds": ["ae_dense"], "classifiers": ["knn"],
+                       "ae_epochs": 1})
+    cfg, model = load_run(tmp_path / "runs" / "ae_dense-d4-official")
+    assert model.latent_dim == 4 and cfg.data.subset == "first" and cfg.data.limit == 300
+    # the first 300 training images, in order, as the classifiers see them; no validation
+    splits = prepare_data(cfg)
+    assert (splits.x_train == load_dataset("digits").x_train[:300]).all()
+    assert splits.x_val is None
+    assert evaluate_run(tmp_path / "runs" / "ae_dense-d4-official")["n_test"] == 359

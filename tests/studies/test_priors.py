@@ -1,33 +1,82 @@
-"""`aelab study priors --quick` and `aelab study clustering --quick` through the CLI."""
+"""`aelab study priors --quick` and `aelab study clustering --quick` through the CLI: their
+records, and run folders that `aelab evaluate` and `load_run` open like any other."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from aelab.cli import main
+from aelab.errors import ConfigError
+from aelab.studies import run_study
 
 
-def _records(path):
+def _records(path, key="records"):
     data = json.loads(path.read_text())
     assert {"study", "command", "machine", "versions", "records"} <= set(data)
-    return data["records"]
+    return data[key]
 
 
-def test_study_priors_quick_writes_the_table_and_figures(tmp_path):
-    assert main(["study", "priors", "--quick", "--out", str(tmp_path)]) == 0
-    records = _records(tmp_path / "priors_digits.json")
+@pytest.fixture(scope="module")
+def priors_quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("priors")
+    assert main(["study", "priors", "--quick", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def clustering_quick(tmp_path_factory):
+    pytest.importorskip("umap", reason="umap-learn is an optional extra ([umap])")
+    out = tmp_path_factory.mktemp("clustering")
+    assert main(["study", "clustering", "--quick", "--out", str(out)]) == 0
+    return out
+
+
+def test_study_priors_quick_writes_the_table_and_figures(priors_quick):
+    records = _records(priors_quick / "results.json")
     assert [r["prior"] for r in records] == ["none", "gaussian", "gmm", "swiss_roll", "vae"]
     for r in records:
         assert r["dim"] == 3 and 0 <= r["kmeans_accuracy"] <= 1 and r["protocol"]
-    baselines = json.loads((tmp_path / "priors_digits.json").read_text())["baselines"]
+    baselines = _records(priors_quick / "results.json", "baselines")
     assert [(b["baseline"], b["dim"]) for b in baselines] == [("pca", 3), ("pixels", 64)]
     assert all(0 <= b["kmeans_accuracy"] <= 1 and b["protocol"] for b in baselines)
-    assert {r["sweep"] for r in _records(tmp_path / "priors_sweeps_digits.json")} == {
+    assert {r["sweep"] for r in _records(priors_quick / "results.json", "sweeps")} == {
         "sigma", "lambda"}
-    assert (tmp_path / "figures" / "swiss-roll-walk-digits.png").is_file()
-    assert (tmp_path / "index.html").is_file()
+    assert (priors_quick / "figures" / "swiss-roll-walk-digits.png").is_file()
+    assert (priors_quick / "report.html").is_file()
+
+
+def _evaluate_every_run(out, capsys):
+    from aelab.runs import load_run
+
+    folders = sorted(p for p in (out / "runs").iterdir() if p.is_dir())
+    assert folders
+    for folder in folders:
+        (folder / "metrics.json").unlink()
+        assert main(["evaluate", str(folder)]) == 0, capsys.readouterr().err
+        metrics = json.loads((folder / "metrics.json").read_text())
+        cfg, model = load_run(folder)
+        assert metrics["n_test"] == cfg.data.test_limit == 300
+        assert np.isfinite(metrics["test_mse"]) and model.latent_dim == cfg.model.kwargs[
+            "latent_dim"]
+    return folders
+
+
+def test_aelab_evaluate_opens_every_run_folder_of_the_quick_priors_study(priors_quick, capsys):
+    folders = _evaluate_every_run(priors_quick, capsys)
+    assert {f.name for f in folders} >= {"none-seed1", "swiss_roll-seed1", "vae-seed1",
+                                         "sweep-sigma1-lambda10-seed1"}
+    cfg = json.loads((priors_quick / "runs" / "gmm-seed1" / "config.json").read_text())
+    assert cfg["corruption"] == [{"name": "affine", "rotate": 10.0, "scale": 0.1,
+                                  "shift": 2.0}]
+    assert cfg["data"]["stratify"] is False and cfg["loss"]["prior"] == "gmm"
+
+
+def test_aelab_evaluate_opens_the_run_folder_of_the_quick_clustering_study(clustering_quick,
+                                                                        capsys):
+    assert [f.name for f in _evaluate_every_run(clustering_quick, capsys)] == ["seed0"]
 
 
 def test_study_clustering_quick_scores_both_pipelines(tmp_path):
@@ -35,7 +84,7 @@ def test_study_clustering_quick_scores_both_pipelines(tmp_path):
     assert main(["study", "clustering", "--quick", "--out", str(tmp_path), "--option",
                  "cluster_all=true", "--option", "gmm_restarts=2", "--option",
                  "umap_runs=2"]) == 0
-    records = _records(tmp_path / "clustering_digits.json")
+    records = _records(tmp_path / "results.json")
     assert {r["pipeline"] for r in records} == {"ae+kmeans", "ae+umap+gmm"}
     for r in records:
         assert {"seed", "accuracy", "nmi", "ari", "protocol"} <= set(r)
@@ -53,99 +102,39 @@ def test_study_clustering_quick_scores_both_pipelines(tmp_path):
     assert (tmp_path / "figures" / "confusion-digits.png").is_file()
 
 
-def test_study_clustering_pixels_baseline_clusters_the_raw_pixels(tmp_path):
-    pytest.importorskip("umap", reason="umap-learn is an optional extra ([umap])")
-    import numpy as np
-
+def test_study_clustering_pixels_baseline_clusters_the_raw_pixels(clustering_quick, tmp_path):
+    from aelab.data import load_dataset, scored_images
     from aelab.evaluate.clustering import cluster, cluster_scores
-    from aelab.studies._codes import study_arrays
 
     assert main(["study", "clustering", "--quick", "--out", str(tmp_path), "--option",
                  "pixels=true"]) == 0
-    records = _records(tmp_path / "clustering_digits.json")
+    records = _records(tmp_path / "results.json")
     assert [r["pipeline"] for r in records] == ["ae+kmeans", "ae+umap+gmm", "pixels+umap+gmm"]
     assert len({tuple(r) for r in records}) == 1           # the same keys in every record
     baseline = records[-1]
     assert baseline["n_train"] is None and baseline["epochs"] is None
     # The same clustering, done directly on the pixels the study clusters.
-    arrays = study_arrays("digits", limit=400, seed=0, quick=True)
-    x = arrays["x_eval"].reshape(len(arrays["y_eval"]), -1).astype(np.float32) / 255
+    x_eval, y_eval, _ = scored_images(load_dataset("digits"), test_limit=300)
+    x = x_eval.reshape(len(y_eval), -1).astype(np.float32) / 255
     direct = cluster(x, 10, seed=0, method="gmm", umap_components=10, n_init=1)
-    assert baseline["accuracy"] == cluster_scores(arrays["y_eval"], direct)["accuracy"]
+    assert baseline["accuracy"] == cluster_scores(y_eval, direct)["accuracy"]
 
 
-def test_study_clustering_rejects_a_pixels_option_that_is_not_a_boolean(tmp_path):
-    from aelab.errors import ConfigError
-    from aelab.studies.clustering import clustering
-
-    with pytest.raises(ConfigError, match="pixels must be true or false .*; got 1"):
-        clustering(tmp_path, quick=True, pixels=1)
-
-
-def _tiny_arrays():
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    return {"x_train": rng.integers(0, 256, (40, 1, 8, 8), dtype=np.uint8),
-            "x_val": rng.integers(0, 256, (10, 1, 8, 8), dtype=np.uint8),
-            "image_shape": (1, 8, 8)}
-
-
-def test_train_model_reuses_a_finished_run_with_the_same_settings(tmp_path, monkeypatch):
-    import torch
-
-    import aelab.studies._codes as study
-
-    model_cfg = {"name": "dense", "latent_dim": 3, "hidden": [8]}
-    train = {"epochs": 1, "batch_size": 16, "seed": 0}
-    first = study.train_model(tmp_path, model_cfg, {"name": "bce"}, train, _tiny_arrays())
-    monkeypatch.setattr(study, "fit", lambda *a, **k: pytest.fail("retrained a finished run"))
-    again = study.train_model(tmp_path, model_cfg, {"name": "bce"}, train, _tiny_arrays())
-    x = torch.rand(4, 1, 8, 8)
-    assert torch.equal(first.encode(x), again.encode(x))
-    with pytest.raises(pytest.fail.Exception, match="retrained"):   # other settings: train
-        study.train_model(tmp_path, model_cfg, {"name": "bce"}, {**train, "seed": 1},
-                          _tiny_arrays())
-
-
-def test_train_model_extends_a_finished_run_when_only_the_epochs_grow(tmp_path):
-    import aelab.studies._codes as study
-    from aelab.report import read_history
-
-    model_cfg = {"name": "dense", "latent_dim": 3, "hidden": [8]}
-    train = {"epochs": 2, "batch_size": 16, "seed": 0, "restore_best": False}
-    study.train_model(tmp_path, model_cfg, {"name": "bce"}, train, _tiny_arrays())
-    two = study.run_train_seconds(tmp_path)
-    assert study.run_resumed_after(tmp_path) is None
-    study.train_model(tmp_path, model_cfg, {"name": "bce"}, {**train, "epochs": 3},
-                      _tiny_arrays())
-    assert [r["epoch"] for r in read_history(tmp_path / "history.csv")] == [1, 2, 3]
-    assert study.run_resumed_after(tmp_path) == 2
-    assert study.run_train_seconds(tmp_path) > two             # both parts counted
-    # Without restoring the best epoch, 2 + 1 epochs equal 3 epochs in one go.
-    fresh = tmp_path / "fresh"
-    study.train_model(fresh, model_cfg, {"name": "bce"}, {**train, "epochs": 3},
-                      _tiny_arrays())
-    assert read_history(fresh / "history.csv")[-1]["train_total"] == pytest.approx(
-        read_history(tmp_path / "history.csv")[-1]["train_total"], rel=1e-5)
-    # Keeping the last epoch instead of the best one still extends.
-    study.train_model(tmp_path, model_cfg, {"name": "bce"}, {**train, "epochs": 4,
-                                                             "restore_best": True},
-                      _tiny_arrays())
-    assert study.run_resumed_after(tmp_path) == 3
-    # Fewer epochs, or any other change, trains anew.
-    study.train_model(tmp_path, model_cfg, {"name": "bce"}, {**train, "lr": 1e-2},
-                      _tiny_arrays())
-    assert len(read_history(tmp_path / "history.csv")) == 2
-    assert study.run_resumed_after(tmp_path) is None
-
-
-def test_clustering_study_rejects_a_restore_best_that_is_not_a_boolean(tmp_path):
-    from aelab.errors import ConfigError
-    from aelab.studies.clustering import clustering
-
-    with pytest.raises(ConfigError, match="restore_best must be true or false; got 'no'"):
-        clustering(tmp_path, quick=True, restore_best="no")
+@pytest.mark.parametrize("study, option, value, match", [
+    ("clustering", "pixels", 1, "option pixels = 1 is not allowed; it must be true or false"),
+    ("clustering", "restore_best", "no", "option restore_best = \"no\" is not allowed; it "
+                                         "must be true or false"),
+    ("clustering", "gmm_restarts", 0, "option gmm_restarts = 0 is not allowed; it must be a "
+                                      "whole number >= 1"),
+    ("clustering", "augment", {"rot": 10}, "option augment = .*rot.*Did you mean 'rotate'"),
+    ("priors", "augment", {"scale": 1.5}, "option augment = .*scale must be below 1"),
+    ("priors", "prior_settings", {"gauss": {}}, "no prior 'gauss'.*gaussian, gmm, swiss_roll"),
+])
+def test_clustering_studies_reject_a_bad_option_naming_it(study, option, value, match,
+                                                          tmp_path):
+    with pytest.raises(ConfigError, match=match):
+        run_study(study, out_dir=tmp_path / "out", quick=True, options={option: value})
+    assert not (tmp_path / "out").exists()
 
 
 def test_small_training_sets_get_more_epochs_not_fewer_steps():
@@ -155,6 +144,16 @@ def test_small_training_sets_get_more_epochs_not_fewer_steps():
     assert epochs_for(9000, 256, 30, 6000) == 167          # 36 steps an epoch
     assert epochs_for(9000, 256, 30, 0) == 30
     assert 167 * 36 >= 6000 > 166 * 36
+
+
+def test_clustering_plans_the_epochs_that_reach_min_steps(tmp_path):
+    from aelab.studies.clustering import Clustering, Options
+
+    opts = Options.build("clustering", {"min_steps": 100, "limit": 400}, quick=True)
+    study = Clustering("clustering", opts, dataset="digits", quick=True, out_dir=tmp_path)
+    (run,) = study.plan()
+    # 400 images less 40 for validation, batches of 256: 2 steps an epoch, 50 epochs
+    assert run.config.train.epochs == 50 and run.config.data.stratify is False
 
 
 def test_prior_losses_replaces_settings_of_one_prior_only():
@@ -167,58 +166,7 @@ def test_prior_losses_replaces_settings_of_one_prior_only():
     assert PRIOR_LOSSES["gaussian"]["sigma"] != 10.0          # the defaults stay untouched
 
 
-def test_prior_losses_rejects_an_unknown_prior_naming_the_known_ones():
-    from aelab.errors import ConfigError
-    from aelab.studies.priors import prior_losses
-
-    with pytest.raises(ConfigError, match="no prior 'gauss'.*gaussian, gmm, swiss_roll"):
-        prior_losses({"gauss": {"sigma": 1.0}})
-
-
-def test_run_train_seconds_survives_reuse_of_a_finished_run(tmp_path):
-    import aelab.studies._codes as study
-
-    model_cfg = {"name": "dense", "latent_dim": 3, "hidden": [8]}
-    train = {"epochs": 2, "batch_size": 16, "seed": 0}
-    study.train_model(tmp_path, model_cfg, {"name": "bce"}, train, _tiny_arrays())
-    first = study.run_train_seconds(tmp_path)
-    assert first is not None and first > 0
-    study.train_model(tmp_path, model_cfg, {"name": "bce"}, train, _tiny_arrays())  # reused
-    assert study.run_train_seconds(tmp_path) == first
-    (tmp_path / "timing.json").unlink()                   # older runs: the epochs' seconds
-    epochs = study.run_train_seconds(tmp_path)
-    assert epochs is not None and 0 < epochs <= first
-    assert study.run_train_seconds(tmp_path / "missing") is None
-
-
-def test_cluster_all_evaluates_training_and_test_images_and_says_so():
-    from aelab.data import load_dataset
-    from aelab.studies._codes import study_arrays
-
-    data = load_dataset("digits")
-    test_only = study_arrays("digits", limit=None, seed=0, quick=False)
-    everything = study_arrays("digits", limit=None, seed=0, quick=False, cluster_all=True)
-    assert len(test_only["x_eval"]) == test_only["n_eval_test"] == len(data.x_test)
-    assert len(everything["x_eval"]) == len(data.x_train) + len(data.x_test)
-    assert everything["n_eval_test"] == len(data.x_test)
-    # the test images come last, labels aligned, and training is unchanged
-    assert (everything["x_eval"][-len(data.x_test):] == data.x_test).all()
-    assert (everything["y_eval"][:len(data.y_train)] == data.y_train).all()
-    assert (everything["x_train"] == test_only["x_train"]).all()
-    assert "N2D protocol" in everything["protocol"] and "N2D" not in test_only["protocol"]
-
-
-def test_study_clustering_rejects_zero_gmm_restarts_naming_the_option(tmp_path):
-    from aelab.errors import ConfigError
-    from aelab.studies.clustering import clustering
-
-    with pytest.raises(ConfigError, match="gmm_restarts must be a whole number >= 1"):
-        clustering(tmp_path, quick=True, gmm_restarts=0)
-
-
 def test_baselines_score_pca_and_pixels_of_the_evaluation_images():
-    import numpy as np
-
     from aelab.studies.priors import baseline_records
 
     # Three classes, each a bright 3x3 patch at its own place: both baselines separate them
