@@ -25,6 +25,7 @@ from torch import Tensor
 from ..data.protocol import binarize  # noqa: F401  (its home before; kept importable)
 from ..errors import ConfigError, DataError
 from ..losses import gaussian_kl
+from ..precision import autocast
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -59,30 +60,40 @@ def elbo(model, x: Tensor, *, generator: torch.Generator | None = None) -> Tenso
 
 @torch.no_grad()
 def importance_weighted(model, x: Tensor, k: int, *, generator: torch.Generator | None = None,
-                        chunk: int = 100) -> Tensor:
+                        chunk: int = 25, precision: str = "fp32") -> Tensor:
     """The importance-weighted bound L_k per image (B,), with k samples of q(z|x) per image,
-    decoded `chunk` samples at a time."""
+    decoded `chunk` samples at a time (small chunks keep the logits in cache). With
+    ``precision="bf16"`` the decoder runs under bf16 autocast; its logits and everything
+    after them are fp32 (see `aelab.precision`)."""
     if k < 1:
         raise ConfigError(f"the importance-weighted bound needs k >= 1 samples; got k={k}.")
     model.eval()
     mu, logvar = _posterior(model, x)                         # (B, d)
+    std = (0.5 * logvar).exp()
+    target = x.unsqueeze(0)                                   # (1, B, C, H, W): broadcast
     log_w = []
     for start in range(0, k, chunk):
         n = min(chunk, k - start)
         eps = torch.randn((n, *mu.shape), generator=generator, device=mu.device,
                           dtype=mu.dtype)
-        z = mu + (0.5 * logvar).exp() * eps                   # (n, B, d)
-        logits = model.decode(z.reshape(n * len(x), -1))
-        log_px = _bernoulli_log_prob(x.repeat(n, *[1] * (x.dim() - 1)), logits).view(n, -1)
+        z = mu + std * eps                                    # (n, B, d)
+        with autocast(mu.device, precision):
+            logits = model.decode(z.reshape(n * len(x), -1))
+        logits = logits.float().view(n, *x.shape)
+        log_px = -F.binary_cross_entropy_with_logits(
+            logits, target.expand_as(logits), reduction="none").flatten(2).sum(2)
         log_pz = _gaussian_log_prob(z, torch.zeros_like(z), torch.zeros_like(z))
         log_w.append(log_px + log_pz - _gaussian_log_prob(z, mu, logvar))
     return torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k)
 
 
 def likelihood_scores(model, images: np.ndarray, *, k: int = 100, seed: int = 0,
-                      batch_size: int = 500) -> dict[str, float]:
+                      batch_size: int = 500, precision: str = "fp32",
+                      progress=None) -> dict[str, float]:
     """Mean ELBO and importance-weighted bound L_k (nats per image) of binary uint8 images
-    (values 0 and 255) under `model`; ``{"elbo", "iw_bound", "k"}``."""
+    (values 0 and 255) under `model`; ``{"elbo", "iw_bound", "k"}``. `precision` is the
+    decoder's in L_k (fp32 or bf16; the ELBO is always fp32); `progress`, a tqdm-like
+    factory, shows the batches done."""
     images = np.asarray(images)
     if not np.isin(images, (0, 255)).all():
         raise DataError("likelihood_scores expects binarized images (0 and 255 only); "
@@ -90,10 +101,16 @@ def likelihood_scores(model, images: np.ndarray, *, k: int = 100, seed: int = 0,
     device = next(model.parameters()).device
     g = torch.Generator(device=device).manual_seed(seed)
     elbos, bounds = [], []
-    for i in range(0, len(images), batch_size):
+    starts = range(0, len(images), batch_size)
+    bar = progress(total=len(starts), desc=f"L_{k}", unit="batch") if progress else None
+    for i in starts:
         x = torch.as_tensor(images[i:i + batch_size], device=device).float().div_(255.0)
         elbos.append(elbo(model, x, generator=g))
-        bounds.append(importance_weighted(model, x, k, generator=g))
+        bounds.append(importance_weighted(model, x, k, generator=g, precision=precision))
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     return {"elbo": float(torch.cat(elbos).mean()), "iw_bound": float(torch.cat(bounds).mean()),
             "k": int(k)}
 
