@@ -95,3 +95,14 @@ def test_binarize_keeps_the_mean_intensity_and_gives_two_values():
 def test_likelihood_scores_reject_grey_images():
     with pytest.raises(DataError, match="binarize"):
         likelihood_scores(_vae(2), np.full((3, 1, 2, 2), 7, dtype=np.uint8))
+
+
+def test_bf16_decoding_stays_within_bf16_rounding_of_fp32_on_the_same_draws(x):
+    model = _vae(3, seed=1)
+    bounds = {}
+    for precision in ("fp32", "bf16"):
+        g = torch.Generator().manual_seed(0)
+        bounds[precision] = importance_weighted(model, x, 100, generator=g, precision=precision)
+    assert bounds["bf16"].dtype == torch.float32
+    assert not torch.equal(bounds["bf16"], bounds["fp32"])      # the decoder ran in bf16
+    assert torch.allclose(bounds["bf16"], bounds["fp32"], atol=0.05)
