@@ -16,7 +16,9 @@ each halving the image, 28 -> 14 -> 7 -> 4 on MNIST, and a 1x1 conv to the code,
 Each variant is trained for every seed (10 epochs, batch 32, Adam 1e-3, BCE on the logits).
 Records per (variant, seed): test MSE per pixel, squared error per image, SSIM, BCE, the
 parameter count and the seconds per epoch (mean of history.csv). A summary gives mean and
-standard deviation over seeds per variant, ranked by test MSE.
+standard deviation over seeds per variant and the median, ranked by the median test MSE, and
+counts the collapsed seeds (runs stuck at about the mean image: with 8 channels and ReLUs a
+seed can die at its first steps).
 
 Unpooling without indices. A code sampled from a distribution (to generate an image) has no
 encoder behind it, so no pooling indices: ``decode(z)`` then puts each value at the top-left
@@ -163,8 +165,8 @@ class Decoders(Study):
                 records.append(record)
                 if seed == o.seeds[0]:
                     self.figure_rows(variant, model, x_test[shown], x_test)
-        summary = summarize(records, o.variants)
         baseline = mean_image_errors(splits.x_train, x_test)
+        summary = summarize(records, o.variants, baseline)
         return Results(records, settings={"n_train": len(splits.x_train), "n_test": len(x_test),
                                           # the same for every variant
                                           "code_size": encode(model, x_test[:1]).shape[1],
@@ -205,7 +207,10 @@ class Decoders(Study):
                         "transposed conv has the weights of the 3x3 conv that follows "
                         "nearest upsampling or unpooling, and pooling has none.")
         sections = [("Setting", [setting]),
-                    ("Summary over seeds (mean ± std), best test MSE first",
+                    ("Summary over seeds (mean ± std), best median test MSE first; a "
+                     "collapsed seed is a run whose test MSE stayed above "
+                     f"{COLLAPSED:.0%} of the mean training image's "
+                     f"({s['mean_image']['mse']:.4f}): it learned (about) the mean image",
                      [summary_table(summary)]),
                     ("The seed report's 0.086", [reference_text(summary, s)])]
         if any(v.endswith("unpool") for v in o.variants):
@@ -255,20 +260,33 @@ def decode_both(model, x_uint8: np.ndarray, z: np.ndarray | None = None,
     return torch.cat(with_idx).numpy(), torch.cat(without).numpy()
 
 
-def summarize(records: list[dict], variants: tuple[str, ...]) -> list[dict]:
+COLLAPSED = 0.9    # a run whose test MSE is above this share of the mean image's learned nothing
+
+
+def summarize(records: list[dict], variants: tuple[str, ...],
+              mean_image: dict[str, float] | None = None) -> list[dict]:
     """Mean and standard deviation (ddof 1; null for one seed) over seeds of each variant,
-    best (lowest mean test MSE) first."""
+    and the median test MSE; best (lowest median test MSE: one failed seed does not decide
+    the ranking) first. With the `mean_image` errors, `collapsed` counts the seeds whose
+    test MSE is above `COLLAPSED` times the mean image's: runs stuck at (about) the mean
+    image, whatever their code, and `test_mse_trained_mean` is the mean over the others."""
     summary = []
     for variant in variants:
         runs = [r for r in records if r["variant"] == variant]
-        row = {"variant": variant, "seeds": len(runs)}
+        row = {"variant": variant, "seeds": len(runs),
+               "test_mse_median": float(np.median([r["test_mse"] for r in runs]))}
+        if mean_image is not None:
+            limit = COLLAPSED * mean_image["mse"]
+            trained = [r["test_mse"] for r in runs if r["test_mse"] <= limit]
+            row["collapsed"] = len(runs) - len(trained)
+            row["test_mse_trained_mean"] = float(np.mean(trained)) if trained else None
         for key in SUMMARIZED:
             if key in runs[0]:
                 values = np.array([r[key] for r in runs], dtype=np.float64)
                 row[f"{key}_mean"] = float(values.mean())
                 row[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else None
         summary.append(row)
-    return sorted(summary, key=lambda r: r["test_mse_mean"])
+    return sorted(summary, key=lambda r: r["test_mse_median"])
 
 
 def mean_image_errors(x_train: np.ndarray, x_test: np.ndarray) -> dict[str, float]:
@@ -286,7 +304,9 @@ def summary_table(summary: list[dict]) -> list[dict]:
         return format(mean, fmt) + ("" if std is None else " ± " + format(std, fmt))
 
     return [{"rank": i + 1, "variant": r["variant"], "seeds": r["seeds"],
+             "test MSE median": format(r["test_mse_median"], ".5f"),
              "test MSE": pm(r, "test_mse", ".5f"),
+             **({"collapsed seeds": r["collapsed"]} if "collapsed" in r else {}),
              "SSE / image": pm(r, "test_sse_per_image", ".3f"),
              "SSIM": pm(r, "test_ssim", ".4f"), "BCE": pm(r, "test_bce", ".4f"),
              "parameters": int(r["parameters_mean"]),

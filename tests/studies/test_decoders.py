@@ -38,8 +38,8 @@ def test_decoders_quick_records_summary_and_report(tmp_path, embedded_pngs):
     # without its indices the unpooling decoder loses what the indices carried
     assert unpool["no_indices_mse"] > 2 * unpool["test_mse"]
     assert unpool["index_gap_mse"] > 0 and unpool["sampled_index_gap_mse"] > 0
-    means = [s["test_mse_mean"] for s in result["summary"]]
-    assert means == sorted(means) and sorted(result["ranking"]) == sorted(VARIANTS)
+    medians = [s["test_mse_median"] for s in result["summary"]]
+    assert medians == sorted(medians) and sorted(result["ranking"]) == sorted(VARIANTS)
     assert result["settings"]["reference"]["error"] == 0.086
     html = (tmp_path / "report.html").read_text()
     assert len(embedded_pngs(html)) == 3          # reconstructions, samples, loss curves
@@ -100,7 +100,7 @@ def test_decode_both_with_indices_is_the_forward_pass():
     assert m["index_gap_mse"] == pytest.approx(float(np.mean((with_idx - without) ** 2)))
 
 
-def test_summarize_gives_mean_and_sample_std_and_ranks_by_test_mse():
+def test_summarize_gives_mean_and_sample_std_and_ranks_by_median_test_mse():
     def rec(variant, seed, mse):
         return {"variant": variant, "seed": seed, "test_mse": mse, "test_sse_per_image": mse,
                 "test_ssim": 0.5, "test_bce": 0.1, "parameters": 10, "seconds_per_epoch": 1.0}
@@ -113,3 +113,18 @@ def test_summarize_gives_mean_and_sample_std_and_ranks_by_test_mse():
     assert a["test_mse_mean"] == pytest.approx(0.4)
     assert a["test_mse_std"] == pytest.approx(np.std([0.3, 0.5], ddof=1))
     assert summary[0]["test_mse_std"] is None and "no_indices_mse_mean" not in a
+
+
+def test_a_collapsed_seed_is_counted_and_does_not_decide_the_ranking():
+    def rec(variant, seed, mse):
+        return {"variant": variant, "seed": seed, "test_mse": mse, "test_sse_per_image": mse,
+                "test_ssim": 0.5, "test_bce": 0.1, "parameters": 10, "seconds_per_epoch": 1.0}
+
+    # "a" is best on two seeds of three, but its third seed learned only the mean image
+    records = [rec("a", 0, 0.010), rec("a", 1, 0.079), rec("a", 2, 0.011),
+               rec("b", 0, 0.012), rec("b", 1, 0.013), rec("b", 2, 0.012)]
+    summary = summarize(records, ("a", "b"), {"mse": 0.08})
+    assert [s["variant"] for s in summary] == ["a", "b"]       # by median, not by mean
+    assert summary[0]["test_mse_mean"] > summary[1]["test_mse_mean"]
+    assert summary[0]["collapsed"] == 1 and summary[1]["collapsed"] == 0
+    assert summary[0]["test_mse_trained_mean"] == pytest.approx(0.0105)
