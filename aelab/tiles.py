@@ -162,6 +162,15 @@ def tiled_map(fn, x, *, tile: int | tuple[int, int] | None, overlap: int | tuple
     return acc
 
 
+def tensor_of(array, device):
+    """A numpy image as a tensor on `device`, without a copy where one is not needed (a
+    read-only array, as Pillow hands out, is copied: torch tensors are always writable)."""
+    import torch
+
+    array = np.asarray(array)
+    return torch.as_tensor(array if array.flags.writeable else array.copy(), device=device)
+
+
 def n_tiles(h: int, w: int, tile: int, overlap: int, *, shrink: bool = False) -> int:
     """How many tiles `tiled_map` cuts an (h, w) input into."""
     def count(n):
@@ -170,5 +179,5 @@ def n_tiles(h: int, w: int, tile: int, overlap: int, *, shrink: bool = False) ->
     return count(h) * count(w)
 
 
-__all__ = ["fit_tile", "n_tiles", "ramp", "ramp_window", "tent_window", "tile_starts",
-           "tiled_map"]
+__all__ = ["fit_tile", "n_tiles", "ramp", "ramp_window", "tensor_of", "tent_window",
+           "tile_starts", "tiled_map"]

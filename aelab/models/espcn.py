@@ -137,11 +137,11 @@ class ESPCN(nn.Module):
         the time (issue 24). Elsewhere (CUDA), the forward pass under autocast.
         """
         self._check_channels(x)
-        if x.device.type == "cpu" and _fused_conv_available():
+        if x.device.type == "cpu" and _fused_conv_available(bf16):
             out = self._infer_fused(x, torch.bfloat16 if bf16 else torch.float32)
         else:
             with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
-                out = self.head(self.body(x))
+                out = self.head(self.body(x.contiguous(memory_format=torch.channels_last)))
         return F.pixel_shuffle(out, self.scale) if shuffle else out
 
     def _infer_fused(self, x: Tensor, dtype) -> Tensor:
@@ -161,11 +161,14 @@ class ESPCN(nn.Module):
                             f"H, W); got {tuple(x.shape)}.")
 
 
-def _fused_conv_available() -> bool:
+def _fused_conv_available(bf16: bool) -> bool:
     """Whether this torch has oneDNN's fused convolution + activation (the CPU kernel torch's
-    own compiler emits for conv -> tanh)."""
-    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn,
-                                                            "_convolution_pointwise")
+    own compiler emits for conv -> tanh), in bf16 too when `bf16` (oneDNN needs AVX-512 for
+    it)."""
+    ops = torch.ops.mkldnn
+    if not (torch.backends.mkldnn.is_available() and hasattr(ops, "_convolution_pointwise")):
+        return False
+    return not bf16 or bool(ops._is_mkldnn_bf16_supported())
 
 
 def create_upscaler(name: str = "espcn", **kwargs: Any) -> nn.Module:

@@ -19,7 +19,7 @@ import numpy as np
 from torch import nn
 
 from .. import _cpu
-from ..tiles import ramp, tiled_map
+from ..tiles import ramp, tensor_of, tiled_map
 from .color import _M, _M_INV, _OFFSET, as_rgb, luminance
 
 _GREY = (0.299, 0.587, 0.114)
@@ -101,7 +101,7 @@ def upscale_image(model: nn.Module, image: np.ndarray, *, tile: int | None = 128
 
     device, model = _prepare(model, device)
     color = model.color
-    x = torch.as_tensor(np.asarray(image), device=device)
+    x = tensor_of(image, device)
     kw = {"tile": tile, "overlap": overlap, "batch_size": batch_size, "precision": precision}
     if color == "rgb":
         lr = torch.movedim(_as_rgb(x).float(), -1, 0) / 255.0
