@@ -140,19 +140,20 @@ def psnr_records(model, model_name: str, device) -> list[dict]:
     return records
 
 
-def peak_memory_child(side: int, tile: int, overlap: int, precision: str, device) -> dict:
+def peak_memory_child(side: int, tile: int, overlap: int, batch_size: int, precision: str,
+                      device) -> dict:
     from aelab.sr.images import upscale_image
 
     model = fresh_model()
     image = np.random.default_rng(0).integers(0, 256, (side, side, 3), dtype=np.uint8)
     t0 = time.perf_counter()
-    out = upscale_image(model, image, tile=tile, overlap=overlap, batch_size=8, device=device,
-                        precision=precision)
+    out = upscale_image(model, image, tile=tile, overlap=overlap, batch_size=batch_size,
+                        device=device, precision=precision)
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # KiB on Linux
     return {"case": "large_x3", "input": f"{side}x{side}", "output": f"{out.shape[1]}x"
             f"{out.shape[0]}", "what": RGB, "precision": precision, "device": str(device),
-            "tiled": True, "tile": tile, "overlap": overlap, "batch_size": 8,
+            "tiled": True, "tile": tile, "overlap": overlap, "batch_size": batch_size,
             "seconds": seconds, "peak_rss_gb": peak / 1e9, "output_gb": out.nbytes / 1e9}
 
 
@@ -166,9 +167,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median)")
     parser.add_argument("--side", type=int, default=2667, help="input side of the large case "
                         "(2667 -> 8001x8001 at x3; 0 skips it)")
-    parser.add_argument("--tile", type=int, default=128)
+    parser.add_argument("--tile", type=int, default=192, help="as `aelab upscale --tile`")
     parser.add_argument("--overlap", type=int, default=16)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     parser.add_argument("--quick", action="store_true",
                         help="2 frames, 1 round, 50 training steps, no large case; writes "
@@ -185,8 +186,8 @@ def main(argv=None) -> int:
     _cpu.configure()
     device = torch.device(args.device)
     if args.child:
-        print(json.dumps(peak_memory_child(args.side, args.tile, args.overlap, args.child,
-                                           device)))
+        print(json.dumps(peak_memory_child(args.side, args.tile, args.overlap, args.batch_size,
+                                           args.child, device)))
         return 0
     if args.quick:
         args.frames, args.rounds, args.train_steps, args.side = 2, 1, 50, 0
@@ -199,8 +200,8 @@ def main(argv=None) -> int:
           flush=True)
     for precision in PRECISIONS if args.side else ():
         cmd = [sys.executable, __file__, "--child", precision, "--side", str(args.side),
-               "--tile", str(args.tile), "--overlap", str(args.overlap), "--device",
-               args.device]
+               "--tile", str(args.tile), "--overlap", str(args.overlap), "--batch-size",
+               str(args.batch_size), "--device", args.device]
         child = subprocess.run(cmd, capture_output=True, text=True, check=True)
         records.append(json.loads(child.stdout.strip().splitlines()[-1]))
         print(records[-1], flush=True)

@@ -13,7 +13,7 @@ rounding (`aelab.sr.resize.upscale_plane`).
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -32,14 +32,33 @@ def _cubic(x: np.ndarray, a: float = -0.5) -> np.ndarray:
 def pil_matrix(n: int, r: int) -> np.ndarray:
     """(r n, n) float64: Pillow's bicubic weights for upscaling an axis of n pixels r times
     (its ``precompute_coeffs``, for a filter scale of 1)."""
-    out = np.zeros((r * n, n))
-    for j in range(r * n):
-        center = (j + 0.5) / r
-        lo = max(int(center - _SUPPORT + 0.5), 0)         # int(): truncation, as in C
-        hi = min(int(center + _SUPPORT + 0.5), n)
-        w = _cubic(np.arange(lo, hi) - center + 0.5)
-        out[j, lo:hi] = w / w.sum()
-    return out
+    return band_matrix(n, r, 0, n)
+
+
+@lru_cache(maxsize=512)
+def band_matrix(n: int, r: int, a: int, b: int) -> np.ndarray:
+    """(r (b - a), min(b + 2, n) - max(a - 2, 0)) float64: the rows of `pil_matrix` for the
+    outputs of input pixels [a, b), over the input pixels that reach them."""
+    center = (np.arange(a * r, b * r) + 0.5) / r
+    lo = np.maximum((center - _SUPPORT + 0.5).astype(int), 0)   # int(): truncation, as in C
+    hi = np.minimum((center + _SUPPORT + 0.5).astype(int), n)
+    x = np.arange(max(a - _EDGE, 0), min(b + _EDGE, n))
+    w = _cubic(x[None, :] - center[:, None] + 0.5)
+    w = np.where((x[None, :] >= lo[:, None]) & (x[None, :] < hi[:, None]), w, 0.0)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def upscale_band(x, r: int, a: int, b: int):
+    """Rows r a .. r b of the vertical upscaling of an (n, ...) tensor `x` (all its rows):
+    one matrix product with the band's exact weights (edges included), on rows a - 2 .. b + 2
+    of `x` and nothing else, so an image upscales band by band into the rows the whole pass
+    gives."""
+    import torch
+
+    n = x.shape[0]
+    w = torch.as_tensor(band_matrix(n, r, a, b), dtype=torch.float32, device=x.device)
+    rows = x[max(a - _EDGE, 0):min(b + _EDGE, n)]
+    return (w @ rows.reshape(rows.shape[0], -1)).reshape(w.shape[0], *x.shape[1:])
 
 
 @cache
@@ -85,14 +104,16 @@ def upscale_axis(x, r: int, dim: int, *, lo_edge: bool = True, hi_edge: bool = T
     xp = F.pad(flat, ends + [0, 0] if last else [0, 0] + ends, mode="replicate")
     xp = xp.reshape(*x.shape[:-2], *xp.shape[-2:])
     if last:                    # (..., rows, blocks, B + 4) @ (B + 4, r B)
-        out = (xp.unfold(-1, _BLOCK + 4, _BLOCK) @ block.T).flatten(-2)[..., :n * r]
+        blocks = xp.unfold(-1, _BLOCK + 4, _BLOCK).contiguous()      # one copy, then one mm
+        out = (blocks.view(-1, _BLOCK + 4) @ block.T).view(*blocks.shape[:-1], -1)
+        out = out.flatten(-2)[..., :n * r]
         if lo_edge:
             out[..., :_EDGE * r] = x[..., :4] @ left.T
         if hi_edge:
             out[..., -_EDGE * r:] = x[..., -4:] @ right.T
         return out
-    blocks = xp.unfold(-2, _BLOCK + 4, _BLOCK).transpose(-1, -2)  # (..., blocks, B + 4, W)
-    out = (block @ blocks).flatten(-3, -2)[..., :n * r, :]
+    blocks = xp.unfold(-2, _BLOCK + 4, _BLOCK).transpose(-1, -2).contiguous()
+    out = (block @ blocks).flatten(-3, -2)[..., :n * r, :]       # (..., blocks, B + 4, W)
     if lo_edge:
         out[..., :_EDGE * r, :] = left @ x[..., :4, :]
     if hi_edge:

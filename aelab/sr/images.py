@@ -23,7 +23,7 @@ from ..tiles import ramp, tensor_of, tiled_map
 from .color import _M, _M_INV, _OFFSET, as_rgb, luminance
 
 _GREY = (0.299, 0.587, 0.114)
-_BAND = 32                # low-resolution rows converted back to RGB at a time
+_BAND = 16                # low-resolution rows converted back to RGB at a time
 
 
 def to_planes(image: np.ndarray, color: str) -> np.ndarray:
@@ -88,8 +88,8 @@ def upscale_planes(model: nn.Module, planes: np.ndarray, *, tile: int | None = N
     return out.mul_(255.0).clamp_(0.0, 255.0).cpu().numpy()
 
 
-def upscale_image(model: nn.Module, image: np.ndarray, *, tile: int | None = 128,
-                  overlap: int = 16, batch_size: int = 8, device=None,
+def upscale_image(model: nn.Module, image: np.ndarray, *, tile: int | None = 192,
+                  overlap: int = 16, batch_size: int = 4, device=None,
                   precision: str = "fp32") -> np.ndarray:
     """Upscale a uint8 (H, W) or (H, W, 3) image by ``model.scale``; uint8, same layout.
 
@@ -147,25 +147,25 @@ def _chroma_terms(rgb):
 
 def _to_rgb(y_hr, terms, r: int):
     """Y (rh, rw) in [0, 1] and the chroma terms (3, h, w) -> uint8 (rh, rw, 3) RGB, band by
-    band of `_BAND` low-resolution rows (a band's chroma is resized with 2 rows of context on
-    each side, so bands give exactly the rows of the whole image)."""
+    band of `_BAND` low-resolution rows (a band's chroma is resized from the rows that reach
+    it, so bands give exactly the rows of the whole image).
+
+    After the horizontal pass the terms are interleaved (h, rw, 3), as the output is: the
+    vertical pass treats the rw x 3 values of a row alike, and each band then takes three
+    contiguous passes (add Y, clamp, convert) instead of three strided ones per channel."""
     import torch
 
-    from .bicubic import upscale_axis
+    from .bicubic import upscale_axis, upscale_band
 
     h = terms.shape[1]
-    cols = upscale_axis(terms, r, -1)                               # (3, h, rw)
+    rw = y_hr.shape[1]
+    cols = upscale_axis(terms, r, -1).permute(1, 2, 0).reshape(h, rw * 3)   # (h, rw x 3)
     out = torch.empty((*y_hr.shape, 3), dtype=torch.uint8, device=y_hr.device)
     gain = 255.0 * float(_M_INV[0, 0])             # the same for R, G and B
     edges = list(range(0, h, _BAND))
-    if len(edges) > 1 and h - edges[-1] < 8:       # a border band needs a few rows of its own
-        edges.pop()
     for a, b in zip(edges, [*edges[1:], h], strict=True):
-        lo, hi = max(a - 2, 0), min(b + 2, h)
-        band = upscale_axis(cols[:, lo:hi], r, -2, lo_edge=a == 0, hi_edge=b == h)
-        y = y_hr[a * r:b * r]
-        for k in range(3):
-            # + 0.5 is in the terms: truncation to uint8 of the value clamped to [0, 255]
-            # rounds it (half up).
-            out[a * r:b * r, :, k] = band[k].add_(y, alpha=gain).clamp_(0.0, 255.0)
+        band = upscale_band(cols, r, a, b).view(-1, rw, 3)
+        band.add_(y_hr[a * r:b * r, :, None], alpha=gain)
+        # + 0.5 is in the terms: truncating the value clamped to [0, 255] rounds it (half up).
+        out[a * r:b * r] = band.clamp_(0.0, 255.0)
     return out
