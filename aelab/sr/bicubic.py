@@ -48,17 +48,20 @@ def band_matrix(n: int, r: int, a: int, b: int) -> np.ndarray:
     return w / w.sum(axis=1, keepdims=True)
 
 
-def upscale_band(x, r: int, a: int, b: int):
-    """Rows r a .. r b of the vertical upscaling of an (n, ...) tensor `x` (all its rows):
-    one matrix product with the band's exact weights (edges included), on rows a - 2 .. b + 2
-    of `x` and nothing else, so an image upscales band by band into the rows the whole pass
-    gives."""
+def band_rows(n: int, a: int, b: int) -> tuple[int, int]:
+    """The input rows [lo, hi) that reach the outputs of input rows [a, b) of n."""
+    return max(a - _EDGE, 0), min(b + _EDGE, n)
+
+
+def upscale_band(rows, r: int, a: int, b: int, n: int):
+    """Output rows r a .. r b of the vertical upscaling of an axis of n rows, from its input
+    rows `band_rows(n, a, b)` (a (rows, ...) tensor): one matrix product with the band's exact
+    weights (edges included), so an image upscales band by band into the rows the whole
+    pass gives."""
     import torch
 
-    n = x.shape[0]
-    w = torch.as_tensor(band_matrix(n, r, a, b), dtype=torch.float32, device=x.device)
-    rows = x[max(a - _EDGE, 0):min(b + _EDGE, n)]
-    return (w @ rows.reshape(rows.shape[0], -1)).reshape(w.shape[0], *x.shape[1:])
+    w = torch.as_tensor(band_matrix(n, r, a, b), dtype=torch.float32, device=rows.device)
+    return (w @ rows.reshape(rows.shape[0], -1)).reshape(w.shape[0], *rows.shape[1:])
 
 
 @cache

@@ -111,10 +111,10 @@ def upscale_image(model: nn.Module, image: np.ndarray, *, tile: int | None = 192
         plane = x.float() if x.ndim == 2 else _weighted(x, _GREY, 0.0)
         out = upscale_tensor(model, plane[None] / 255.0, **kw)[0]
         return out.mul_(255.0).clamp_(0.0, 255.0).round_().to(torch.uint8).cpu().numpy()
-    rgb = x.float()
-    y = _weighted(rgb, _M[0], _OFFSET[0])[None] / 255.0            # (1, h, w)
+    y = _weighted(x, _M[0], _OFFSET[0])[None] / 255.0              # (1, h, w)
+    terms = _chroma_terms(x)
     y_hr = upscale_tensor(model, y, **kw)[0].clamp_(0.0, 1.0)
-    return _to_rgb(y_hr, _chroma_terms(rgb), int(model.scale)).cpu().numpy()
+    return _to_rgb(y_hr, terms, int(model.scale)).cpu().numpy()
 
 
 def _as_rgb(x):
@@ -122,7 +122,8 @@ def _as_rgb(x):
 
 
 def _weighted(rgb, weights, offset: float):
-    """``offset + sum_k weights[k] * rgb[..., k]`` for an (H, W, 3) tensor; float32 (H, W)."""
+    """``offset + sum_k weights[k] * rgb[..., k]`` for an (H, W, 3) tensor (uint8 or
+    float); float32 (H, W)."""
     w = [float(v) for v in weights]
     out = rgb[..., 0] * w[0] + float(offset)
     out.add_(rgb[..., 1], alpha=w[1]).add_(rgb[..., 2], alpha=w[2])
@@ -147,24 +148,25 @@ def _chroma_terms(rgb):
 
 def _to_rgb(y_hr, terms, r: int):
     """Y (rh, rw) in [0, 1] and the chroma terms (3, h, w) -> uint8 (rh, rw, 3) RGB, band by
-    band of `_BAND` low-resolution rows (a band's chroma is resized from the rows that reach
-    it, so bands give exactly the rows of the whole image).
+    band of `_BAND` low-resolution rows: a band's chroma is resized from the rows that reach
+    it, so bands give exactly the rows of the whole image, and no full-size chroma is made.
 
-    After the horizontal pass the terms are interleaved (h, rw, 3), as the output is: the
-    vertical pass treats the rw x 3 values of a row alike, and each band then takes three
-    contiguous passes (add Y, clamp, convert) instead of three strided ones per channel."""
+    After the horizontal pass a band's terms are interleaved (rows, rw, 3), as the output
+    is: the vertical pass treats the rw x 3 values of a row alike, and the band then takes
+    three contiguous passes (add Y, clamp, convert) instead of three strided ones per
+    channel."""
     import torch
 
-    from .bicubic import upscale_axis, upscale_band
+    from .bicubic import band_rows, upscale_axis, upscale_band
 
-    h = terms.shape[1]
-    rw = y_hr.shape[1]
-    cols = upscale_axis(terms, r, -1).permute(1, 2, 0).reshape(h, rw * 3)   # (h, rw x 3)
+    h, rw = terms.shape[1], y_hr.shape[1]
     out = torch.empty((*y_hr.shape, 3), dtype=torch.uint8, device=y_hr.device)
     gain = 255.0 * float(_M_INV[0, 0])             # the same for R, G and B
-    edges = list(range(0, h, _BAND))
-    for a, b in zip(edges, [*edges[1:], h], strict=True):
-        band = upscale_band(cols, r, a, b).view(-1, rw, 3)
+    for a in range(0, h, _BAND):
+        b = min(a + _BAND, h)
+        lo, hi = band_rows(h, a, b)
+        cols = upscale_axis(terms[:, lo:hi], r, -1).permute(1, 2, 0)     # (rows, rw, 3)
+        band = upscale_band(cols.reshape(hi - lo, rw * 3), r, a, b, h).view(-1, rw, 3)
         band.add_(y_hr[a * r:b * r, :, None], alpha=gain)
         # + 0.5 is in the terms: truncating the value clamped to [0, 255] rounds it (half up).
         out[a * r:b * r] = band.clamp_(0.0, 255.0)
