@@ -141,15 +141,17 @@ class ESPCN(nn.Module):
             out = self._infer_fused(x, torch.bfloat16 if bf16 else torch.float32)
         else:
             with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
-                out = self.head(self.body(x.contiguous(memory_format=torch.channels_last)))
+                out = self.head(self.body(x.to(memory_format=torch.channels_last)))
         return F.pixel_shuffle(out, self.scale) if shuffle else out
 
     def _infer_fused(self, x: Tensor, dtype) -> Tensor:
         convs = [m for m in self.body if isinstance(m, nn.Conv2d)] + [self.head]
         acts = [_FUSED_NAMES[type(m)] for m in self.body if not isinstance(m, nn.Conv2d)]
-        x = x.to(dtype).contiguous(memory_format=torch.channels_last)
+        # .to(memory_format=...) gives canonical NHWC strides even for 1 channel, which
+        # oneDNN needs to pick its fast kernels (.contiguous(...) keeps ambiguous ones).
+        x = x.to(dtype=dtype, memory_format=torch.channels_last)
         for conv, act in zip(convs, [*acts, "none"], strict=True):
-            w = conv.weight.detach().to(dtype).contiguous(memory_format=torch.channels_last)
+            w = conv.weight.detach().to(dtype=dtype, memory_format=torch.channels_last)
             b = None if conv.bias is None else conv.bias.detach().to(dtype)
             x = torch.ops.mkldnn._convolution_pointwise(x, w, b, [0, 0], [1, 1], [1, 1], 1,
                                                         act, [], "")

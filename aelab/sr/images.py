@@ -67,11 +67,11 @@ def upscale_tensor(model: nn.Module, lr, *, tile: int | None = None, overlap: in
 
 
 def _prepare(model: nn.Module, device):
-    import torch
-
+    """(device, model moved there). The weights keep their memory format: `ESPCN.infer` lays
+    out what each convolution needs, so a model being trained is left as it was."""
     _cpu.configure()
     device = _device(device)
-    return device, model.to(device=device, memory_format=torch.channels_last)
+    return device, model.to(device)
 
 
 def upscale_planes(model: nn.Module, planes: np.ndarray, *, tile: int | None = None,
