@@ -9,17 +9,27 @@ import numpy as np
 from .errors import DataError
 from .files import atomic_write, load_image
 
+#: Pillow modes read as one grey channel.
+GREY_MODES = ("L", "LA", "1", "I", "I;16", "F")
 
-def read_image(path: str | Path, channels: int, size: tuple[int, int] | None = None) -> np.ndarray:
-    """Read an image file as uint8 (C, H, W) with `channels` 1 (grey) or 3 (RGB).
 
-    With `size` = (H, W), the image is resized (bicubic). A grey model given a colour file
-    is an error rather than a silent conversion (colour information would be lost).
+def read_image(path: str | Path, channels: int | None = None,
+               size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read an image file as uint8 (C, H, W): the one image reader of `aelab restore`,
+    `reconstruct`, `upscale` and the super-resolution image sets.
+
+    `channels` 1 (grey) or 3 (RGB); None keeps the file's own: 1 for a grey file (see
+    `GREY_MODES`), else 3 (alpha dropped). With `size` = (H, W), the image is resized
+    (bicubic). A grey model given a colour file is an error rather than a silent conversion
+    (colour information would be lost). Files are opened by `aelab.files.load_image`: a
+    missing, empty, truncated or oversized (decompression-bomb) file is a `DataError` naming it.
     """
     from PIL import Image
 
     im = load_image(path)
-    grey_mode = im.mode in ("L", "1", "I", "I;16", "F", "LA")
+    grey_mode = im.mode in GREY_MODES
+    if channels is None:
+        channels = 1 if grey_mode else 3
     if channels == 1 and not grey_mode and _is_colour(im):
         raise DataError(f"{str(path)!r} is a colour image but the model is greyscale "
                         "(1 channel). Convert the file to greyscale first, or use a "
@@ -29,6 +39,11 @@ def read_image(path: str | Path, channels: int, size: tuple[int, int] | None = N
         im = im.resize((size[1], size[0]), Image.Resampling.BICUBIC)
     arr = np.asarray(im, dtype=np.uint8)
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+def channels_last(image: np.ndarray) -> np.ndarray:
+    """A (C, H, W) image as (H, W) for one channel, else (H, W, C) (contiguous)."""
+    return np.ascontiguousarray(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0))
 
 
 def _is_colour(im) -> bool:

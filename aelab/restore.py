@@ -3,14 +3,13 @@ size (`restore_array`), or images of any size in overlapping tiles (`restore_ima
 
 A tiled restore cuts the image into tiles of the model's input size with a stride of
 ``tile - overlap``, restores a few tiles at a time and blends them back with a weight that
-falls towards each tile's border (so seams do not show). Only the output accumulators grow
-with the image (two float32 arrays of its size); the model only ever sees `batch_size`
-tiles, so its memory does not depend on the image size.
+falls towards each tile's border (so seams do not show): the one tiler, `aelab.tiles`, that
+`aelab upscale` uses too. Only the output accumulator grows with the image (one float32
+array of its size); the model only ever sees `batch_size` tiles, so its memory does not
+depend on the image size.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import torch
@@ -18,39 +17,34 @@ import torch
 from . import _cpu
 from .errors import DataError
 from .models import Autoencoder
+from .precision import as_fp32, autocast
+from .tiles import tensor_of, tent_window, tiled_map
+
+
+def restore_array(model: Autoencoder, x_in, *, batch_size: int = 512,
+                  precision: str = "fp32") -> np.ndarray:
+    """``sigmoid(model(x_in))`` for float images (N, C, H, W) in [0, 1] (numpy, or a tensor
+    on any device), on the model's device at `precision`; float32 numpy."""
+    return _restore_batches(model, x_in, batch_size, precision).cpu().numpy()
 
 
 @torch.no_grad()
-def restore_array(model: Autoencoder, x_in: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
-    """``sigmoid(model(x_in))`` for float images (N, C, H, W) in [0, 1]; float32 numpy."""
+def _restore_batches(model, x_in, batch_size: int, precision: str):
+    """The same as a float32 tensor on the model's device."""
     model.eval()
     device = next(model.parameters()).device
     out = []
     for start in range(0, len(x_in), batch_size):
-        xb = torch.as_tensor(np.ascontiguousarray(x_in[start:start + batch_size]),
-                             dtype=torch.float32, device=device)
-        out.append(torch.sigmoid(model(xb).x_logits).float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros(np.shape(x_in), np.float32)
-
-
-def _starts(size: int, tile: int, stride: int) -> list[int]:
-    """Tile offsets covering [0, size): regular steps, the last one flush with the end."""
-    if size <= tile:
-        return [0]
-    n = math.ceil((size - tile) / stride) + 1
-    return sorted({min(i * stride, size - tile) for i in range(n)})
-
-
-def _blend_weight(h: int, w: int) -> np.ndarray:
-    """Separable tent weight (1 in the middle, small but > 0 at the border), (h, w)."""
-    def ramp(n: int) -> np.ndarray:
-        t = (np.arange(n) + 0.5) / n
-        return np.minimum(t, 1 - t) * 2 + 1e-3
-    return np.outer(ramp(h), ramp(w)).astype(np.float32)
+        xb = torch.as_tensor(x_in[start:start + batch_size], dtype=torch.float32,
+                             device=device)
+        with autocast(device, precision):
+            logits = model(xb).x_logits
+        out.append(torch.sigmoid(as_fp32(logits)))
+    return torch.cat(out) if out else torch.zeros(np.shape(x_in), device=device)
 
 
 def restore_image(model: Autoencoder, image: np.ndarray, *, overlap: int | None = None,
-                  batch_size: int = 64) -> np.ndarray:
+                  batch_size: int = 64, device=None, precision: str = "fp32") -> np.ndarray:
     """Restore one image of any size, (C, H, W) uint8 or float in [0, 1], tile by tile.
 
     Parameters
@@ -62,6 +56,11 @@ def restore_image(model: Autoencoder, image: np.ndarray, *, overlap: int | None 
         pixel over about four tiles).
     batch_size : int
         Tiles restored at once; bounds the model's memory.
+    device : torch.device or str, optional
+        Where the model runs (it is moved there; default: where it is). The result comes
+        back to the CPU.
+    precision : str
+        ``"fp32"`` or ``"bf16"`` (autocast; see `aelab.precision`).
 
     Returns
     -------
@@ -79,29 +78,23 @@ def restore_image(model: Autoencoder, image: np.ndarray, *, overlap: int | None 
     if image.ndim != 3 or image.shape[0] != c:
         raise DataError(f"the model restores images with {c} channel(s) (input shape "
                         f"{tuple(model.input_shape)}); got an image of shape {image.shape}.")
-    x = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
+    if device is not None:
+        model.to(device)
+    device = next(model.parameters()).device
+    x = tensor_of(image, device)
+    x = x.float() / 255.0 if image.dtype == np.uint8 else x.float()
     _, h, w = x.shape
     # Images smaller than a tile are padded (reflected, or edge-repeated when tiny) and cropped.
     ph, pw = max(th - h, 0), max(tw - w, 0)
     if ph or pw:
-        mode = "reflect" if ph < h and pw < w else "edge"
-        x = np.pad(x, ((0, 0), (0, ph), (0, pw)), mode=mode)
-    hp, wp = x.shape[1:]
+        mode = "reflect" if ph < h and pw < w else "replicate"
+        x = torch.nn.functional.pad(x[None], (0, pw, 0, ph), mode=mode)[0]
     overlap_h = th // 2 if overlap is None else min(max(overlap, 0), th - 1)
     overlap_w = tw // 2 if overlap is None else min(max(overlap, 0), tw - 1)
-    corners = [(i, j) for i in _starts(hp, th, th - overlap_h)
-               for j in _starts(wp, tw, tw - overlap_w)]
-    acc = np.zeros((c, hp, wp), np.float32)
-    norm = np.zeros((hp, wp), np.float32)
-    weight = _blend_weight(th, tw)
-    for start in range(0, len(corners), batch_size):
-        chunk = corners[start:start + batch_size]
-        tiles = np.stack([x[:, i:i + th, j:j + tw] for i, j in chunk])
-        restored = restore_array(model, tiles, batch_size=batch_size)
-        for (i, j), r in zip(chunk, restored, strict=True):
-            acc[:, i:i + th, j:j + tw] += r * weight
-            norm[i:i + th, j:j + tw] += weight
-    return (acc / norm)[:, :h, :w]
+    out = tiled_map(lambda tiles: _restore_batches(model, tiles, batch_size, precision), x,
+                    tile=(th, tw), overlap=(overlap_h, overlap_w), window=tent_window,
+                    batch_size=batch_size)
+    return out[:, :h, :w].cpu().numpy()
 
 
 def restoration_figure(rows, labels=("clean", "corrupted", "restored")):

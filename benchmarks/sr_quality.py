@@ -54,6 +54,8 @@ def main(argv=None) -> int:
     parser.add_argument("--scales", type=int, nargs="+", default=[2, 3, 4])
     parser.add_argument("--runs", default="runs/sr", help="folder holding espcn_x{r} runs")
     parser.add_argument("--out", default=str(RESULTS / "sr.json"))
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"),
+                        help="the ESPCN forward pass (bf16: see benchmarks/sr_throughput.py)")
     args = parser.parse_args(argv)
     tests = {name: load_set(name) for name in ("Set5", "Set14")}
     records, per_image, training = [], [], {}
@@ -73,13 +75,14 @@ def main(argv=None) -> int:
         else:
             print(f"x{scale}: no finished run in {run}; interpolation only", flush=True)
         for name, images in tests.items():
-            rows, means = score_set(images, scale, model)
+            rows, means = score_set(images, scale, model, precision=args.precision)
             for m in means:
                 trained = m["method"] == "espcn"
                 records.append({
                     "set": name, "scale": scale, "method": m["method"],
                     "psnr_y_db": m["psnr_y_db"], "ssim_y": m["ssim_y"],
                     "n_images": m["n_images"],
+                    "precision": args.precision if trained else None,
                     "train_seconds": meta["train_seconds"] if trained else None,
                     "train_steps": cfg.steps if trained else None,
                     "best_val_psnr_y_db": meta["best_val_psnr_y_db"] if trained else None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .device import add_device_args, device_from, precision_from
 from .numbers import integer
 
 
@@ -15,7 +16,9 @@ def cmd_restore(args) -> int:
     from ..restore import restore_image
     from ..runs import load_run
 
+    device = device_from(args)                        # a bad --device: nothing written
     _, model = load_run(args.run_dir)
+    precision = precision_from(args, model, device, args.batch_size)
     channels = model.input_shape[0]
     targets = output_paths(args.images, args.out, "{stem}-restored.png")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -24,7 +27,8 @@ def cmd_restore(args) -> int:
         try:
             image = read_image(path, channels)        # (C, H, W) uint8, any size
             restored = restore_image(model, image, overlap=args.overlap,
-                                     batch_size=args.batch_size)
+                                     batch_size=args.batch_size, device=device,
+                                     precision=precision)
         except DataError as e:                        # nothing is written for this input
             print(f"error: {e}", file=sys.stderr)
             failed += 1
@@ -43,3 +47,4 @@ def register(add) -> None:
     sp.add_argument("--overlap", type=integer(0), default=None,
                     help="pixels shared by neighbouring tiles (default: half a tile)")
     sp.add_argument("--batch-size", type=integer(1), default=64, help="tiles restored at once")
+    add_device_args(sp)

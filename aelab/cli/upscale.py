@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .device import add_device_args, device_from, precision_from
 from .numbers import integer, positive_number
 
 
@@ -40,20 +41,21 @@ def cmd_sr_train(args) -> int:
 def cmd_upscale(args) -> int:
     from pathlib import Path
 
-    from ..apply import output_paths, save_png
-    from ..sr.datasets import read_image
+    from ..apply import channels_last, output_paths, read_image, save_png
     from ..sr.images import upscale_image
     from ..sr.train import load_sr_run
 
+    device = device_from(args)                        # a bad --device: nothing written
     _, model = load_sr_run(args.run_dir)
+    precision = precision_from(args, model, device, args.batch_size)
     out = Path(args.out)
     targets = output_paths(args.images, out, f"{{stem}}_x{model.scale}.png")
     out.mkdir(parents=True, exist_ok=True)
     tile = None if args.tile == 0 else args.tile
     for path, dest in zip(args.images, targets, strict=True):
-        image = read_image(path)
+        image = channels_last(read_image(path))
         result = upscale_image(model, image, tile=tile, overlap=args.overlap,
-                               batch_size=args.batch_size)
+                               batch_size=args.batch_size, device=device, precision=precision)
         save_png(result, dest)
         print(f"{path} {image.shape[1]}x{image.shape[0]} -> {dest} "
               f"{result.shape[1]}x{result.shape[0]}")
@@ -84,9 +86,12 @@ def register(add) -> None:
     sp.add_argument("run_dir", help="a run folder written by `aelab sr-train`")
     sp.add_argument("images", nargs="+", help="image files (png, bmp, jpg, ...)")
     sp.add_argument("--out", required=True, help="output folder (PNG files)")
-    sp.add_argument("--tile", type=integer(0), default=128,
-                    help="tile side in input pixels (default 128; 0 = whole image at once)")
+    sp.add_argument("--tile", type=integer(0), default=192,
+                    help="tile side in input pixels, the model's receptive-field margin "
+                         "included (default 192, within a few %% of the whole image's speed; "
+                         "0 = whole image at once)")
     sp.add_argument("--overlap", type=integer(0), default=16,
                     help="tile overlap in input pixels; must exceed twice the model's "
                          "receptive-field radius (8 for the default ESPCN)")
-    sp.add_argument("--batch-size", type=integer(1), default=8, help="tiles per forward pass")
+    sp.add_argument("--batch-size", type=integer(1), default=4, help="tiles per forward pass")
+    add_device_args(sp)

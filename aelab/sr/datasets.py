@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..apply import channels_last, read_image
 from ..data.download import Fetcher, ProgressFactory, RemoteFile
 from ..errors import ConfigError, DataError
-from ..files import load_image
 from .checksums import MD5
 
 # Pinned copies of the public redistributions the mirror was verified against.
@@ -84,12 +84,5 @@ def load_images(source: str | Path, **kwargs) -> list[SRImage]:
     return load_folder(source)
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """uint8 (H, W) for grey files, (H, W, 3) for everything else (alpha dropped)."""
-    img = load_image(path)
-    mode = "L" if img.mode in ("L", "I;16", "I", "1") else "RGB"
-    return np.asarray(img.convert(mode), dtype=np.uint8).copy()
-
-
 def _read(path: Path) -> SRImage:
-    return SRImage(name=path.stem, pixels=read_image(path))
+    return SRImage(name=path.stem, pixels=channels_last(read_image(path)))

@@ -32,9 +32,10 @@ def _y_of(planes: np.ndarray, color: str, grey: bool) -> np.ndarray:
 
 
 def score_image(image: SRImage, scale: int, model: nn.Module | None = None,
-                methods: Sequence[str] = INTERPOLATIONS, degradation: str = "bicubic",
-                ) -> list[dict]:
-    """One record per method for one image: ``{"image", "method", "psnr_y_db", "ssim_y"}``."""
+                methods: Sequence[str] = INTERPOLATIONS, degradation: str = "bicubic", *,
+                device=None, precision: str = "fp32") -> list[dict]:
+    """One record per method for one image: ``{"image", "method", "psnr_y_db", "ssim_y"}``;
+    the model runs on `device` (default CPU) at `precision` (``fp32`` or ``bf16``)."""
     hr = modcrop(image.pixels, scale)
     y_hr = luminance(hr)
     y_lr = downscale(y_hr, scale, degradation)
@@ -43,16 +44,19 @@ def score_image(image: SRImage, scale: int, model: nn.Module | None = None,
         color = model.color
         hr_planes = to_planes(hr, color)
         lr_planes = np.stack([downscale(p, scale, degradation) for p in hr_planes])
-        estimates["espcn"] = _y_of(upscale_planes(model, lr_planes), color, hr.ndim == 2)
+        sr = upscale_planes(model, lr_planes, device=device, precision=precision)
+        estimates["espcn"] = _y_of(sr, color, hr.ndim == 2)
     return [{"image": image.name, "method": m, "psnr_y_db": psnr_y(y_hr, est, scale),
              "ssim_y": ssim_y(y_hr, est, scale)} for m, est in estimates.items()]
 
 
 def score_set(images: Sequence[SRImage], scale: int, model: nn.Module | None = None,
-              methods: Sequence[str] = INTERPOLATIONS) -> tuple[list[dict], list[dict]]:
+              methods: Sequence[str] = INTERPOLATIONS, *, device=None,
+              precision: str = "fp32") -> tuple[list[dict], list[dict]]:
     """(per-image records, per-method means) over a set; means are plain averages over images,
     as the published tables report."""
-    per_image = [rec for image in images for rec in score_image(image, scale, model, methods)]
+    per_image = [rec for image in images for rec in score_image(
+        image, scale, model, methods, device=device, precision=precision)]
     means = []
     for method in dict.fromkeys(rec["method"] for rec in per_image):
         rows = [rec for rec in per_image if rec["method"] == method]

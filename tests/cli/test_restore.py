@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from aelab.cli import main
@@ -76,3 +77,35 @@ def test_restore_grey_model_on_colour_file_is_an_error(run_dir, tmp_path, capsys
     assert code == 2
     assert "colour image but the model is greyscale" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["grey-restored.png"]
+
+
+def test_restore_bf16_is_close_to_fp32(run_dir, tmp_path):
+    img = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(2).integers(0, 255, (30, 41), np.uint8)).save(img)
+    for p in ("fp32", "bf16"):
+        assert main(["restore", str(run_dir), str(img), "--out", str(tmp_path / p),
+                     "--device", "cpu", "--precision", p]) == 0
+    a, b = (np.asarray(Image.open(tmp_path / p / "photo-restored.png"), int)
+            for p in ("fp32", "bf16"))
+    assert a.shape == (30, 41) and np.abs(a - b).mean() < 2.0
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error where there is no GPU")
+def test_restore_device_cuda_without_gpu_is_an_error_and_writes_nothing(run_dir, tmp_path,
+                                                                         capsys):
+    img = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(img)
+    code = main(["restore", str(run_dir), str(img), "--out", str(tmp_path / "out"),
+                 "--device", "cuda"])
+    assert code == 2
+    assert "--device" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_restore_image_on_cuda_matches_the_cpu(run_dir):
+    _, model = load_run(run_dir)
+    img = np.random.default_rng(3).integers(0, 255, (1, 30, 45), np.uint8)
+    cpu = restore_image(model, img, overlap=4)
+    gpu = restore_image(model, img, overlap=4, device="cuda")
+    assert np.abs(cpu - gpu).max() < 1e-3
