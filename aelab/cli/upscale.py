@@ -8,6 +8,8 @@ from .numbers import integer, positive_number
 
 
 def cmd_sr_train(args) -> int:
+    import torch
+
     from ..config import parse_assignments
     from ..files import read_json, write_json
     from ..sr.datasets import load_set
@@ -22,6 +24,8 @@ def cmd_sr_train(args) -> int:
         command=" ".join(["aelab", *args.argv]), resume=args.resume, overwrite=args.overwrite,
         max_seconds=max_seconds)
     _, model = load_sr_run(run)
+    env = read_json(run / "env.json", "run environment")
+    device, precision = torch.device(env["device"]), env["precision"]
     metrics = read_json(run / "metrics.json", "metrics file")
     if metrics["steps_done"] < cfg.steps:
         print(f"stopped at step {metrics['steps_done']} of {cfg.steps} after "
@@ -29,7 +33,8 @@ def cmd_sr_train(args) -> int:
               f"and --resume. run folder: {run}")
         return 0
     for name in [] if args.test_sets == ["none"] else args.test_sets:
-        _, means = score_set(load_set(name), cfg.scale, model)
+        _, means = score_set(load_set(name), cfg.scale, model, device=device,
+                             precision=precision)
         metrics[name] = means
         print(f"{name} x{cfg.scale}: " + ", ".join(
             f"{m['method']} {m['psnr_y_db']:.2f} dB / SSIM {m['ssim_y']:.4f}" for m in means))

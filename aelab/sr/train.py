@@ -40,11 +40,12 @@ from .. import _cpu
 from ..errors import ConfigError
 from ..files import folder_lock, read_json, remove_stale_temps, write_json
 from ..models.espcn import create_upscaler, load_upscaler, save_upscaler
+from ..precision import autocast, resolve_precision
 from ..provenance import provenance
 from ..report.html import read_history
 from ..train.checkpoint import load_optimizer, save_optimizer
 from ..train.loop import write_history
-from ..train.seed import seeded
+from ..train.seed import resolve_device, seeded
 from .datasets import SRImage, load_images
 from .evaluate import score_image
 from .images import to_planes
@@ -74,6 +75,8 @@ class SRConfig:
     last_layer_lr_scale: float = 0.1
     eval_every: int = 1000
     channels_last: bool = False      # NHWC activations (faster convolutions on some CPUs)
+    device: str = "auto"             # auto (CUDA when there is one), cpu, cuda, cuda:N
+    precision: str = "fp32"          # fp32, bf16 (autocast; weights and loss fp32), auto
     seed: int = 0
     notes: dict = field(default_factory=dict)
 
@@ -92,6 +95,13 @@ class SRConfig:
         return cfg
 
     def check(self) -> None:
+        from ..config import check_device
+        from ..precision import PRECISIONS
+
+        check_device(self.device, "sr.device")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"sr.precision must be one of {', '.join(PRECISIONS)}; got "
+                              f"{self.precision!r}.")
         if self.scale not in (2, 3, 4):
             raise ConfigError(f"sr.scale must be 2, 3 or 4; got {self.scale!r}.")
         if self.degradation not in DEGRADATIONS:
@@ -187,9 +197,10 @@ def split_train_val(images: list[SRImage], n_val: int) -> tuple[list, list]:
     return [im for im in images if im.name not in names], val
 
 
-def _val_psnr(model, images: list[SRImage], cfg: SRConfig) -> float:
-    scores = [score_image(im, cfg.scale, model, methods=(), degradation=cfg.degradation)[0]
-              for im in images]
+def _val_psnr(model, images: list[SRImage], cfg: SRConfig, device=None,
+              precision: str = "fp32") -> float:
+    scores = [score_image(im, cfg.scale, model, methods=(), degradation=cfg.degradation,
+                          device=device, precision=precision)[0] for im in images]
     return float(np.mean([s["psnr_y_db"] for s in scores]))
 
 
@@ -238,6 +249,7 @@ def train_espcn(cfg: SRConfig, out_dir: str | Path, *, data_dir=None, images=Non
 
 def _train(cfg: SRConfig, out: Path, *, data_dir, images, progress, command: str,
            resume: bool, max_seconds: float | None) -> Path:
+    device = resolve_device(cfg.device, "sr.device")      # before anything is written
     rng = np.random.default_rng(cfg.seed)
     if images is None:
         images = load_images(cfg.train_data, data_dir=data_dir, progress=progress)
@@ -246,8 +258,11 @@ def _train(cfg: SRConfig, out: Path, *, data_dir, images, progress, command: str
     with seeded(cfg.seed):
         model = create_upscaler("espcn", scale=cfg.scale, color=cfg.color,
                                 features=list(cfg.features), kernels=list(cfg.kernels))
+    model = model.to(device)
     if cfg.channels_last:       # before the optimizer, so its state gets the same layout
         model = model.to(memory_format=torch.channels_last)
+    precision = resolve_precision(cfg.precision, device, model, batch_size=cfg.batch_size,
+                                  key="sr.precision")
     last = list(model.last_layer.parameters())
     rest = [p for p in model.parameters() if all(p is not q for q in last)]
     opt = torch.optim.Adam([{"params": rest, "lr": cfg.lr},
@@ -262,7 +277,7 @@ def _train(cfg: SRConfig, out: Path, *, data_dir, images, progress, command: str
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "config.json", asdict(cfg))
     remove_stale_temps(out)
-    env = provenance(command)
+    env = provenance(command) | {"device": str(device), "precision": precision}
     if resume and (out / "env.json").is_file():      # keep the command of every job
         previous = read_json(out / "env.json", "run environment")
         env["commands"] = [*previous.get("commands", [previous.get("command", "")]), command]
@@ -277,25 +292,33 @@ def _train(cfg: SRConfig, out: Path, *, data_dir, images, progress, command: str
         for g, b in zip(opt.param_groups, base, strict=True):
             g["lr"] = b * factor
         x, y = sampler.sample(cfg.batch_size, rng)
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         model.train()
-        pred = model(x, pad=False)              # the crop's interior only: see PatchSampler
-        loss = F.mse_loss(pred, y[:, :, m:-m, m:-m])
-        if not torch.isfinite(loss):
+        with autocast(device, precision):
+            pred = model(x, pad=False)          # the crop's interior only: see PatchSampler
+        loss = F.mse_loss(pred.float(), y[:, :, m:-m, m:-m])
+        # on the CPU every step is checked; on a GPU at each evaluation (a read waits for it)
+        if device.type == "cpu" and not torch.isfinite(loss):
             raise FloatingPointError(f"the loss became {loss.item()} at step {step}; lower "
                                      f"sr.lr (now {cfg.lr}).")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        running.append(loss.item())
+        running.append(loss.detach())
         if step % cfg.eval_every == 0 or step == cfg.steps:
             seconds = state["seconds"] + time.perf_counter() - start
-            row = {"step": step, "seconds": seconds, "train_mse": float(np.mean(running)),
+            losses = torch.stack(running).double().cpu().numpy()
+            if not np.isfinite(losses).all():
+                first = step - len(losses) + 1 + int(np.argmax(~np.isfinite(losses)))
+                raise FloatingPointError(f"the loss became non-finite at step {first}; lower "
+                                         f"sr.lr (now {cfg.lr}).")
+            row = {"step": step, "seconds": seconds, "train_mse": float(np.mean(losses)),
                    "lr": opt.param_groups[0]["lr"]}
             running = []
             if val_images:
-                row["val_psnr_y_db"] = _val_psnr(model, val_images, cfg)
+                row["val_psnr_y_db"] = _val_psnr(model, val_images, cfg, device, precision)
             score = row.get("val_psnr_y_db", -row["train_mse"])
             if score > best:
                 best = score

@@ -139,3 +139,29 @@ def test_cli_sr_train_on_a_photo_folder_can_skip_the_test_sets(tmp_path, capsys)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["steps_done"] == 3 and "Set5" not in metrics
     assert "Set5" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("precision", ["bf16"] + (["fp32"] if torch.cuda.is_available() else []))
+def test_training_at_a_precision_and_on_a_device_is_recorded(tmp_path, precision):
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    cfg = SRConfig(scale=2, patch=12, batch_size=8, steps=40, eval_every=20, val_images=1,
+                   features=(16, 8), device=device, precision=precision)
+    run = train_espcn(cfg, tmp_path / "run", images=photos())
+    env = json.loads((run / "env.json").read_text())
+    assert env["precision"] == precision and env["device"].startswith(device)
+    rows = (run / "history.csv").read_text().splitlines()
+    first, last = (float(r.split(",")[2]) for r in (rows[1], rows[-1]))
+    assert last < first
+    assert all(p.dtype == torch.float32 for p in load_sr_run(run)[1].parameters())
+
+
+def test_bad_device_or_precision_is_refused_naming_the_option(tmp_path):
+    with pytest.raises(ConfigError, match=r"sr\.device = 'gpu' is not a device"):
+        SRConfig.from_dict({"device": "gpu"})
+    with pytest.raises(ConfigError, match=r"sr\.precision must be one of fp32, bf16, auto"):
+        SRConfig.from_dict({"precision": "fp16"})
+    if not torch.cuda.is_available():
+        cfg = SRConfig(scale=2, patch=12, batch_size=8, steps=2, device="cuda")
+        with pytest.raises(ConfigError, match=r"sr\.device = 'cuda' but no CUDA device"):
+            train_espcn(cfg, tmp_path / "run", images=photos())
+        assert not (tmp_path / "run").exists()
