@@ -10,9 +10,10 @@ device), otherwise from torch's default RNG, which ``torch.manual_seed`` seeds. 
 ``noise_seed`` option makes the model own that generator: it is created, seeded with
 ``noise_seed``, on the device of the first sample, so the noise is the same whatever else
 draws from the global RNG (e.g. a run config's ``model.noise_seed``; the augmentation study
-gives each generator VAE its own stream). Unset, the default, it is left out of the model's
-spec, so models saved before the option existed read as before. In eval mode ``z = mu``, so
-evaluation and features are deterministic.
+gives each generator VAE its own stream). The generator's state is not in a run's checkpoint:
+a resumed (or extended) run starts the stream again from ``noise_seed``. Unset, the default,
+it is left out of the model's spec, so models saved before the option existed read as before.
+In eval mode ``z = mu``, so evaluation and features are deterministic.
 """
 
 from __future__ import annotations
