@@ -3,7 +3,8 @@
 A run config has four sections, each a dataclass::
 
     [data]   name, limit, test_limit, val_fraction, data_dir, options (folds, fold, pool:
-             one fold of a cross-validation), stratify, train_split, binarize, subset
+             one fold of a cross-validation), stratify, train_split, binarize, subset,
+             per_class
     [model]  name, then the model constructor's keyword arguments (latent_dim, hidden, ...)
     [loss]   name (mse | bce | mse_cosine), cosine_weight, kl_weight, l1_code
     [train]  epochs, batch_size, lr, optimizer, weight_decay, momentum, seed, device,
@@ -115,6 +116,9 @@ class DataConfig:
     `limit`, seeded by ``train.seed``, and the test images after `test_limit`, seeded by
     ``train.seed + 1``. `subset` is how `limit` picks the training images: ``random`` (a
     seeded shuffle) or ``first`` (the first `limit` images, in the dataset's order).
+    `per_class` keeps that many training images of each class, drawn (seeded by
+    ``train.seed``: `aelab.data.per_class_subset`) before `limit` applies (a few-shot
+    training set; the augmentation study).
     """
 
     name: str = "digits"
@@ -130,11 +134,12 @@ class DataConfig:
     train_split: str = "train"
     binarize: bool = False
     subset: str = "random"
+    per_class: int | None = None
 
     # Keys written to config.json only when they differ from these defaults, so every run
     # config from before they existed (and with it the reuse rule) reads as before.
     PROTOCOL_DEFAULTS = {"stratify": True, "train_split": "train", "binarize": False,
-                         "subset": "random"}
+                         "subset": "random", "per_class": None}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DataConfig:
@@ -169,7 +174,7 @@ class DataConfig:
 
 
 def _protocol_keys(d: Mapping[str, Any]) -> dict[str, Any]:
-    """`DataConfig`'s protocol keys: stratify, train_split, binarize and subset."""
+    """`DataConfig`'s protocol keys: stratify, train_split, binarize, subset and per_class."""
     train_split = _get("data", d, "train_split", (str,), "train", choices=TRAIN_SPLITS)
     if train_split == "test" and d.get("folds") is not None:
         raise ConfigError("data.train_split = 'test' trains on the test images; a "
@@ -178,7 +183,8 @@ def _protocol_keys(d: Mapping[str, Any]) -> dict[str, Any]:
     return {"stratify": _get("data", d, "stratify", (bool,), True),
             "train_split": train_split,
             "binarize": _get("data", d, "binarize", (bool,), False),
-            "subset": _get("data", d, "subset", (str,), "random", choices=SUBSETS)}
+            "subset": _get("data", d, "subset", (str,), "random", choices=SUBSETS),
+            "per_class": _get("data", d, "per_class", (int,), None, low=1, optional=True)}
 
 
 def _fold_keys(d: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,14 @@ import torch
 from . import _cpu
 from .config import RunConfig
 from .corruptions import build as build_corruption
-from .data import ImageData, binarize, load_dataset, stratified_kfold, train_val_split
+from .data import (
+    ImageData,
+    binarize,
+    load_dataset,
+    per_class_subset,
+    stratified_kfold,
+    train_val_split,
+)
 from .errors import ConfigError, DataError
 from .evaluate import metrics
 from .files import folder_lock, read_json, remove_stale_temps
@@ -64,7 +71,8 @@ def prepare_data(cfg: RunConfig, *, progress=None, dataset: str | None = None) -
     The subset taken by `limit` and the validation split are seeded by ``train.seed``. A
     cross-validation fold (``data.folds``, ``data.fold``) trains on the other folds of the
     ``data.pool`` split and tests on its own; ``data.train_split``, ``data.stratify`` and
-    ``data.binarize`` set the protocol, as `aelab.config.DataConfig` describes.
+    ``data.binarize`` set the protocol, and ``data.per_class`` keeps so many training
+    images of each class before `limit`, as `aelab.config.DataConfig` describes.
     """
     name = dataset or cfg.data.name
     options = cfg.data.options if dataset is None else {}
@@ -79,6 +87,9 @@ def prepare_data(cfg: RunConfig, *, progress=None, dataset: str | None = None) -
         raise DataError(f"dataset {name!r} has no {'test' if pool == 'test' else 'training'} "
                         f"images here; point AELAB_DATA at a "
                         f"folder that has them{other} or allow the download.")
+    if cfg.data.per_class is not None:
+        keep = per_class_subset(y, cfg.data.per_class, seed=cfg.train.seed)
+        x, y = x[keep], y[keep]
     rng = np.random.default_rng(cfg.train.seed)
     if cfg.data.limit is not None and cfg.data.limit < len(x):
         keep = np.sort(rng.permutation(len(x))[: cfg.data.limit]) \

@@ -11,7 +11,7 @@ from . import cifar, digits, folder, mnist  # noqa: F401  (register the recipes)
 from .base import DATASETS, DatasetRecipe, ImageData, describe_datasets, load_dataset
 from .download import RemoteFile, cache_dir
 from .protocol import binarize, clustering_protocol, scored_images, training_split
-from .splits import split_sizes, stratified_kfold, train_val_split
+from .splits import per_class_subset, split_sizes, stratified_kfold, train_val_split
 
 __all__ = [
     "DATASETS",
@@ -23,6 +23,7 @@ __all__ = [
     "clustering_protocol",
     "describe_datasets",
     "load_dataset",
+    "per_class_subset",
     "scored_images",
     "split_sizes",
     "stratified_kfold",

@@ -1,4 +1,5 @@
-"""Seeded index splits: a (stratified) train/validation split and stratified k-fold.
+"""Seeded index splits: a (stratified) train/validation split, stratified k-fold, and a
+subset of so many samples per class.
 
 Both take labels and return index arrays, so they work on any dataset without copying it.
 Randomness comes from ``numpy.random.default_rng(seed)``, never the global RNG.
@@ -76,6 +77,33 @@ def train_val_split(
     is_val = np.zeros(n, dtype=bool)
     is_val[val] = True
     return np.flatnonzero(~is_val).astype(np.int64), np.flatnonzero(is_val).astype(np.int64)
+
+
+def per_class_subset(y: np.ndarray, n_per_class: int, seed: int, *,
+                     key: str = "data.per_class") -> np.ndarray:
+    """Sorted indices of `n_per_class` samples of each class, drawn without replacement
+    (class by class, in label order, from one generator seeded with `seed`).
+
+    Raises
+    ------
+    DataError
+        If a class has fewer than `n_per_class` samples (the message names `key`).
+
+    Examples
+    --------
+    >>> per_class_subset(np.array([0, 1, 0, 1, 0, 1]), 2, seed=0).tolist()
+    [1, 2, 4, 5]
+    """
+    y = _check_labels(y)
+    rng = np.random.default_rng(_check_seed(seed))
+    classes, counts = np.unique(y, return_counts=True)
+    if len(y) and counts.min() < n_per_class:
+        raise DataError(f"{key} = {n_per_class} but class {classes[counts.argmin()]!r} has only "
+                        f"{counts.min()} images here; lower {key} to at most {counts.min()} "
+                        "or leave it unset.")
+    return np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), n_per_class,
+                                              replace=False) for c in classes]
+                                  or [np.zeros(0, np.int64)]))
 
 
 def split_sizes(n: int, val_fraction: float) -> tuple[int, int]:

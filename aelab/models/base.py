@@ -55,10 +55,15 @@ class Autoencoder(nn.Module):
     code_width : int
         How many latent_dim-sized tensors the encoder head outputs: 1 for a plain code,
         2 for a Gaussian code (mu and logvar).
+    spec_omits_defaults : frozenset of str
+        Options left out of ``model.spec`` (and so of saved models) while they hold their
+        default: options added after models were saved without them, whose default keeps
+        the old behaviour.
     """
 
     provides: ClassVar[frozenset[str]] = frozenset({"z", "x_logits"})
     code_width: ClassVar[int] = 1
+    spec_omits_defaults: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, input_shape: tuple[int, int, int], latent_dim: int):
         super().__init__()

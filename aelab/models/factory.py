@@ -17,8 +17,9 @@ def create_model(name: str, input_shape: tuple[int, int, int], **kwargs: Any) ->
 
     The keyword arguments are the model's constructor options (a config's ``[model]``
     table without ``name``); lists are accepted wherever tuples are expected. The resolved
-    options, defaults included, are stored on the model as ``model.spec``, so `save_model`
-    can record how to rebuild it.
+    options, defaults included (except those the class lists in `spec_omits_defaults` while
+    they hold their default), are stored on the model as ``model.spec``, so `save_model` can
+    record how to rebuild it.
 
     Parameters
     ----------
@@ -52,7 +53,8 @@ def create_model(name: str, input_shape: tuple[int, int, int], **kwargs: Any) ->
     reject_unknown_options(kwargs, allowed, key="model", owner=f"model {name!r}")
     bound = signature.bind(input_shape, **kwargs)
     bound.apply_defaults()
-    resolved = {k: v for k, v in bound.arguments.items() if k != "input_shape"}
+    resolved = {k: v for k, v in bound.arguments.items() if k != "input_shape" and not (
+        k in cls.spec_omits_defaults and v == signature.parameters[k].default)}
     model = cls(input_shape, **kwargs)
     model.spec = {"name": name, "input_shape": list(input_shape),
                   "kwargs": {k: _to_json(k, v) for k, v in resolved.items()}}

@@ -1,5 +1,6 @@
-"""Dataset protocols of the unsupervised studies: the [data] keys stratify, train_split and
-binarize, and the helpers that say which split trains and which images are scored."""
+"""Dataset protocols of the unsupervised studies: the [data] keys stratify, train_split,
+binarize and per_class, and the helpers that say which split trains and which images are
+scored."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from aelab.data import (
     binarize,
     clustering_protocol,
     load_dataset,
+    per_class_subset,
     scored_images,
     split_sizes,
     train_val_split,
     training_split,
 )
-from aelab.errors import ConfigError
+from aelab.errors import ConfigError, DataError
 from aelab.runs import prepare_data
 
 
@@ -40,6 +42,8 @@ def test_protocol_keys_are_left_out_of_config_json_at_their_defaults():
     ({"binarize": 1}, r"data.binarize must be bool; got 1"),
     ({"train_split": "val"}, r"data.train_split = 'val' is not allowed.*Allowed: train, test"),
     ({"subset": "last"}, r"data.subset = 'last' is not allowed.*Allowed: random, first"),
+    ({"per_class": 0}, r"data.per_class must be >= 1; got 0"),
+    ({"per_class": "10"}, r"data.per_class must be int; got '10'"),
     ({"train_split": "test", "folds": 2, "fold": 1}, r"data.pool = 'test'"),
 ])
 def test_protocol_keys_are_checked_naming_the_key(data, match):
@@ -108,3 +112,33 @@ def test_subset_first_keeps_the_first_limit_training_images_in_order():
     splits = prepare_data(_cfg(limit=100, subset="first", val_fraction=0.0))
     assert (splits.x_train == data.x_train[:100]).all()
     assert not (prepare_data(_cfg(limit=100, val_fraction=0.0)).x_train == splits.x_train).all()
+
+
+def test_per_class_is_left_out_of_config_json_at_its_default_and_reads_back():
+    assert "per_class" not in _cfg().data.to_dict()
+    saved = _cfg(per_class=5).data.to_dict()
+    assert saved["per_class"] == 5 and RunConfig.from_dict({"data": saved}).data.per_class == 5
+
+
+def test_per_class_keeps_that_many_training_images_of_each_class():
+    splits = prepare_data(_cfg(per_class=7, val_fraction=0.0))
+    assert np.bincount(splits.y_train).tolist() == [7] * 10
+    y = load_dataset("digits").y_train
+    assert (splits.y_train == y[per_class_subset(y, 7, seed=3)]).all()       # train.seed
+    other = prepare_data(RunConfig.from_dict({"data": {"name": "digits", "per_class": 7,
+                                                       "val_fraction": 0.0},
+                                              "train": {"seed": 4}}))
+    assert not np.array_equal(other.x_train, splits.x_train)
+
+
+def test_per_class_applies_before_limit():
+    splits = prepare_data(_cfg(per_class=10, limit=30, val_fraction=0.0))
+    pool = per_class_subset(load_dataset("digits").y_train, 10, seed=3)
+    keep = np.sort(np.random.default_rng(3).permutation(len(pool))[:30])
+    assert len(splits.x_train) == 30
+    assert (splits.x_train == load_dataset("digits").x_train[pool][keep]).all()
+
+
+def test_per_class_beyond_a_class_size_is_a_data_error_naming_the_key():
+    with pytest.raises(DataError, match=r"data.per_class = 1000 but class .* has only"):
+        prepare_data(_cfg(per_class=1000))

@@ -97,3 +97,36 @@ def test_vae_conv_without_bottleneck_gives_gaussian_maps():
 def test_vae_dense_has_no_code_activation_option():
     with pytest.raises(ConfigError, match=r"model\.code_activation: unknown option"):
         build("vae_dense", code_activation="relu")
+
+
+@pytest.mark.parametrize("name", VAES)
+def test_vae_noise_seed_gives_its_own_noise_stream(name):
+    model = build(name, noise_seed=7).train()
+    state = torch.get_rng_state()
+    first = model(batch()).z
+    assert torch.equal(torch.get_rng_state(), state)     # the global RNG was not used
+    twin = build(name, noise_seed=7).train()
+    torch.manual_seed(123)                               # nor does its state matter
+    assert torch.equal(twin(batch()).z, first)
+    other = build(name, noise_seed=8).train()
+    assert not torch.equal(other(batch()).z, first)
+
+
+@pytest.mark.parametrize("name", VAES)
+def test_vae_noise_seed_draws_what_a_seeded_generator_draws(name):
+    seeded = build(name, noise_seed=3).train()
+    by_hand = build(name).train()
+    by_hand.generator = torch.Generator().manual_seed(3)
+    assert torch.equal(seeded(batch()).z, by_hand(batch()).z)
+
+
+@pytest.mark.parametrize("name", VAES)
+def test_vae_noise_seed_is_in_the_spec_only_when_set(name):
+    assert "noise_seed" not in build(name).spec["kwargs"]
+    assert build(name, noise_seed=0).spec["kwargs"]["noise_seed"] == 0
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "0", True])
+def test_vae_noise_seed_rejects_a_bad_value(value):
+    with pytest.raises(ConfigError, match=r"model\.noise_seed must be an integer >= 0"):
+        build("vae_dense", noise_seed=value)

@@ -1,5 +1,5 @@
 """The augmentation study, --quick, on the bundled digits: it runs, writes flat records and a
-report whose images all load."""
+report whose images all load, and each generator VAE is an ordinary run folder."""
 
 import base64
 import io
@@ -11,6 +11,10 @@ import torch
 from PIL import Image
 
 from aelab.cli import main
+from aelab.errors import ConfigError
+from aelab.runs import load_run
+from aelab.studies import run_study
+from aelab.studies.augmentation import budget
 
 KEYS = ("n_per_class", "seed", "recognition_rate", "diversity", "diversity_real",
         "frechet_judge", "acc_real", "acc_real_plus_generated")
@@ -43,7 +47,8 @@ def test_augmentation_quick_records_have_the_issue_keys(study):
         assert all(not isinstance(v, (dict, list)) for v in r.values())   # flat
         assert 0 <= r["recognition_rate"] <= 1 and 0 <= r["acc_real"] <= 1
     assert records[0]["n_train_real"] == 100 and records[1]["n_train_real"] == 1438
-    assert results["tried_at_smallest_size"] and results["command"].startswith("aelab study")
+    assert results["tried_at_smallest_size"]
+    assert "aelab study augmentation --quick --option 'seeds=[0]'" in results["command"]
 
 
 def test_augmentation_quick_judge_is_better_than_chance(study):
@@ -59,3 +64,42 @@ def test_augmentation_quick_report_images_all_load(study):
         with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as im:
             im.load()
             assert im.size[0] > 50
+
+
+def test_augmentation_generators_are_run_folders_that_evaluate_opens(study, capsys):
+    folders = sorted(p.parent.name for p in (study / "runs").glob("*/metrics.json"))
+    assert folders == ["vae-10-per-class-seed0", "vae-all-seed0"]
+    cfg, model = load_run(study / "runs" / "vae-10-per-class-seed0")
+    assert cfg.data.per_class == 10 and cfg.model.kwargs["noise_seed"] == 0
+    assert model.noise_seed == 0
+    assert main(["evaluate", str(study / "runs" / "vae-all-seed0")]) == 0
+    metrics = json.loads((study / "runs" / "vae-all-seed0" / "metrics.json").read_text())
+    assert metrics["n_train"] == 1438 and metrics["n_test"] == 359
+
+
+def test_augmentation_generators_see_the_same_number_of_images_whatever_the_size(study):
+    wanted = 150 * 64                                   # quick gen_steps x batch size
+    for run in sorted(p.parent for p in (study / "runs").glob("*/metrics.json")):
+        cfg, _ = load_run(run)
+        n_train = json.loads((run / "metrics.json").read_text())["n_train"]
+        assert wanted <= cfg.train.epochs * n_train < wanted + n_train, run.name
+
+
+def test_budget_is_whole_epochs_or_one_epoch_over_a_subset():
+    assert budget(100, 150, 64) == (None, 96)        # 9600 images drawn: 96 epochs of 100
+    assert budget(9600, 150, 64) == (None, 1)
+    assert budget(60000, 150, 64) == (9600, 1)       # less than an epoch: a subset of 9600
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"sizes": [1]}, r"option sizes = \[1\] is not allowed: give images per class, each an "
+                     r'integer >= 2 or "all"'),
+    ({"sizes": ["some"]}, r'option sizes = \["some"\] is not allowed; it must be a list of '
+                          r'values \(an integer or one of "all"\)'),
+    ({"seeds": []}, r"option seeds = \[\] is not allowed: give at least one seed"),
+    ({"gen_steps": 0}, r"option gen_steps = 0 is not allowed; it must be an integer >= 1"),
+])
+def test_augmentation_bad_options_are_refused_naming_the_option(options, match, tmp_path):
+    with pytest.raises(ConfigError, match=match):
+        run_study("augmentation", out_dir=tmp_path / "out", quick=True, options=options)
+    assert not (tmp_path / "out").exists()
