@@ -122,9 +122,14 @@ class RunsFailed(AelabError):
 
 
 def _saved_config(folder: Path) -> dict | None:
+    """The run config in `folder`'s config.json, read back through `RunConfig` so that keys
+    added since it was written compare at their defaults (None: no readable config)."""
+    from ..config import RunConfig
+
     try:
-        return json.loads((folder / "config.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        saved = json.loads((folder / "config.json").read_text())
+        return json.loads(json.dumps(RunConfig.from_dict(saved).to_dict()))
+    except (OSError, ValueError):          # JSONDecodeError and ConfigError are ValueErrors
         return None
 
 

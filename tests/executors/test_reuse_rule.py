@@ -53,3 +53,16 @@ def test_planned_names_are_plain_and_unique(tmp_path):
         PlannedRun("../x", _planned().config)
     with pytest.raises(ConfigError, match="share the folder name 'x'"):
         execute([_planned(), _planned()], tmp_path)
+
+
+def test_a_run_written_before_a_key_existed_is_reused(tmp_path):
+    """config.json of an older run lacks keys added since (train.precision here): they
+    compare at their defaults, so the run is reused, not retrained."""
+    folder = execute([_planned()], tmp_path)["x"]
+    saved = json.loads((folder / "config.json").read_text())
+    del saved["train"]["precision"]
+    (folder / "config.json").write_text(json.dumps(saved))
+    assert reuse_state(_planned(), folder) == "reuse"
+    assert reuse_state(_planned(precision="bf16"), folder) == "train"
+    (folder / "config.json").write_text("{not json")
+    assert reuse_state(_planned(), folder) == "train"
