@@ -48,3 +48,16 @@ def tiny_images() -> np.ndarray:
     cy, cx = rng.uniform(1, 7, size=(2, 64, 1, 1))
     img = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 4.0)
     return (img[:, None] * 255).round().astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models train many times faster on one thread when the cores are shared (OpenMP
+    threads spin-wait on each other); the setting is restored afterwards. A module asks for
+    it with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from aelab.cli import main
@@ -10,14 +9,7 @@ from aelab.cli import main
 TINY = ["--set", "train.epochs=1", "--set", "data.limit=200", "--set", "data.test_limit=20"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models train many times faster on one thread when the cores are shared (OpenMP
-    threads spin-wait on each other); restore the setting afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
