@@ -441,8 +441,10 @@ def evaluate_run(run_dir: str | Path, *, dataset: str | None = None, splits: Spl
     (fp32 or bf16; a bf16 evaluation says so in the metrics, ``eval_precision``).
     """
     run_dir = Path(run_dir)
-    cfg, loaded = load_run(run_dir, device if model is None else "cpu")
-    model = model if model is not None else loaded
+    if model is None:
+        cfg, model = load_run(run_dir, device)
+    else:                               # the caller's model: read the config, not the weights
+        cfg = read_run_config(run_dir / "config.json")
     device = next(model.parameters()).device
     if splits is None or dataset is not None:
         splits = prepare_data(cfg, progress=progress, dataset=dataset)
