@@ -6,24 +6,7 @@ from PIL import Image
 
 from aelab.cli import main
 
-TINY = ["--set", "train.epochs=1", "--set", "data.limit=200", "--set", "data.test_limit=20"]
-
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(scope="module")
-def vae_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "vae"
-    assert main(["train", "configs/tiny_vae_conv.toml", *TINY, "--out", str(out)]) == 0
-    return out
-
-
-@pytest.fixture(scope="module")
-def ae_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "ae"
-    assert main(["train", "configs/tiny_dense_sparse.toml", *TINY, "--out", str(out)]) == 0
-    return out
 
 
 def test_generate_writes_n_pngs_and_a_grid(vae_run, tmp_path, capsys):
