@@ -10,6 +10,7 @@ check the script itself (its file is then written to --out, never to the results
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -24,24 +25,22 @@ sys.path.insert(0, str(ROOT))
 STEPS: list[dict] = []       # one record per step: what ran, on what, how long, its numbers
 
 
+@contextlib.contextmanager
 def step(name: str, **fields):
-    """Record a step: ``with step("train dense") as rec: ... rec["x"] = 1``."""
-    class _Step:
-        def __enter__(self):
-            self.t0 = time.perf_counter()
-            self.rec = {"step": name, **fields}
-            print(f"== {name}", flush=True)
-            return self.rec
-
-        def __exit__(self, kind, error, tb):
-            self.rec["seconds"] = round(time.perf_counter() - self.t0, 2)
-            self.rec["ok"] = error is None
-            if error is not None:
-                self.rec["error"] = f"{kind.__name__}: {error}"
-                print(f"   FAILED: {self.rec['error']}", flush=True)
-            STEPS.append(self.rec)
-            return True             # one failed step does not stop the check
-    return _Step()
+    """Record a step: ``with step("train dense") as rec: ... rec["x"] = 1``. A failed step is
+    recorded with its error and does not stop the check."""
+    rec = {"step": name, **fields}
+    print(f"== {name}", flush=True)
+    t0 = time.perf_counter()
+    try:
+        yield rec
+        rec["ok"] = True
+    except Exception as error:
+        rec["ok"], rec["error"] = False, f"{type(error).__name__}: {error}"
+        print(f"   FAILED: {rec['error']}", flush=True)
+    finally:
+        rec["seconds"] = round(time.perf_counter() - t0, 2)
+        STEPS.append(rec)
 
 
 def cli(*argv: str) -> None:
