@@ -9,7 +9,7 @@ slowdown; the values it changes are below 1.2e-38 and do not change what a netwo
 The setting is per thread and inherited only by threads created afterwards, so it must be made
 before torch starts its OpenMP pool (its first parallel op). `configure` is called first thing
 by the command line and by every training and inference entry point (`aelab.train.fit`,
-`aelab.train.classify.train_classifier`, ESPCN training, `aelab.runs.reconstruct` and the tiled
+`aelab.train.classify.train_classifier`, ESPCN training, `aelab.infer.batched` and the tiled
 apply paths); when torch's pool was started earlier by the caller's own code, the pool's
 threads keep subnormals and `configure` says so once in the log. Set
 ``AELAB_KEEP_DENORMALS=1`` to keep torch's default (IEEE subnormals).

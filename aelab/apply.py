@@ -94,8 +94,9 @@ def reconstruct_files(run_dir: str | Path, images: list[str | Path], out_dir: st
     Writes ``<stem>-input.png`` (the resized input) and ``<stem>-reconstruction.png`` per
     file. Every file is read and checked first, so a bad file means nothing is written.
     """
+    from .infer import reconstruct
     from .precision import resolve_precision
-    from .runs import load_run, reconstruct
+    from .runs import load_run
 
     _, model = load_run(run_dir, device)
     device = next(model.parameters()).device
@@ -105,7 +106,7 @@ def reconstruct_files(run_dir: str | Path, images: list[str | Path], out_dir: st
     targets = {tag: output_paths(images, out_dir, f"{{stem}}-{tag}.png")
                for tag in ("input", "reconstruction")}
     x = np.stack([read_image(p, c, (h, w)) for p in images])
-    x_rec = reconstruct(model, x, device=device, precision=precision)
+    x_rec = reconstruct(model, x, precision=precision)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     written = []
     for i, (xi, ri) in enumerate(zip(x, x_rec, strict=True)):

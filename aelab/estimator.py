@@ -63,6 +63,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .config import LossConfig, TrainConfig
 from .errors import DataError, NotFittedError
+from .infer import batched
 from .losses import build_objective
 from .models import create_model
 from .train import Batches, fit, resolve_device, seeded
@@ -192,10 +193,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """Codes of `X`: float32 array (n, code_size)."""
         self._check_fitted()
         images, _, _, _ = self._images(X)
-        with torch.no_grad():
-            codes = [self.model_.encode(x).flatten(1).cpu() for x, _ in self._eval_batches(images)]
-        return torch.cat(codes).numpy() if codes else np.zeros((0, self._n_features_out),
-                                                                np.float32)
+        return batched(lambda x: self.model_.encode(x).flatten(1), images, model=self.model_,
+                       batch_size=512).numpy()
 
     def inverse_transform(self, X) -> np.ndarray:
         """Decode codes (n, code_size) to reconstructions laid out like fit's X: in [0, 1]
@@ -205,13 +204,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         if Z.shape[1] != self._n_features_out:
             raise InputError(f"inverse_transform expects codes of shape (n, "
                              f"{self._n_features_out}); got {Z.shape}.")
-        device = next(self.model_.parameters()).device
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(Z), 512):
-                z = torch.from_numpy(Z[start:start + 512]).to(device)
-                out.append(self._output(self.model_.decode(z.view(-1, *self.code_shape_))).cpu())
-        x = torch.cat(out).numpy().reshape(len(Z), -1)
+        x = batched(lambda z: self._output(self.model_.decode(z.view(-1, *self.code_shape_))),
+                    Z, model=self.model_, batch_size=512).numpy().reshape(len(Z), -1)
         if self.mean_ is not None:
             x = (x * self.scale_ + self.mean_).astype(np.float32)
         return x.reshape(len(x), *self._layout_shape())

@@ -16,8 +16,9 @@ import torch
 
 from . import _cpu
 from .errors import DataError
+from .infer import batched
 from .models import Autoencoder
-from .precision import as_fp32, autocast
+from .precision import as_fp32
 from .tiles import tensor_of, tent_window, tiled_map
 
 
@@ -28,19 +29,10 @@ def restore_array(model: Autoencoder, x_in, *, batch_size: int = 512,
     return _restore_batches(model, x_in, batch_size, precision).cpu().numpy()
 
 
-@torch.no_grad()
 def _restore_batches(model, x_in, batch_size: int, precision: str):
     """The same as a float32 tensor on the model's device."""
-    model.eval()
-    device = next(model.parameters()).device
-    out = []
-    for start in range(0, len(x_in), batch_size):
-        xb = torch.as_tensor(x_in[start:start + batch_size], dtype=torch.float32,
-                             device=device)
-        with autocast(device, precision):
-            logits = model(xb).x_logits
-        out.append(torch.sigmoid(as_fp32(logits)))
-    return torch.cat(out) if out else torch.zeros(np.shape(x_in), device=device)
+    return batched(lambda x: torch.sigmoid(as_fp32(model(x).x_logits)), x_in, model=model,
+                   batch_size=batch_size, precision=precision, on_device=True)
 
 
 def restore_image(model: Autoencoder, image: np.ndarray, *, overlap: int | None = None,

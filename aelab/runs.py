@@ -39,9 +39,10 @@ from .data import (
 from .errors import ConfigError, DataError
 from .evaluate import metrics
 from .files import folder_lock, read_json, remove_stale_temps
+from .infer import reconstruct
 from .losses import build_objective
 from .models import Autoencoder, create_model, load_model
-from .precision import autocast, resolve_precision
+from .precision import resolve_precision
 from .provenance import command_line, provenance
 from .report import figures
 from .report.html import build_report, read_history
@@ -401,34 +402,6 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu"
     return cfg, model
 
 
-@torch.no_grad()
-def reconstruct(model: Autoencoder, images: np.ndarray, *, batch_size: int = 512,
-                device: torch.device | str = "cpu", precision: str = "fp32") -> np.ndarray:
-    """Reconstructions in [0, 1] (float32, N x C x H x W) of uint8 `images`, in eval mode,
-    the forward pass at `precision` (fp32 or bf16)."""
-    _cpu.configure()
-    model.eval()
-    device = torch.device(device)
-    out = []
-    for x, _ in Batches(images, batch_size=batch_size, device=device):
-        with autocast(device, precision):
-            logits = model(x).x_logits
-        out.append(torch.sigmoid(logits.float()).cpu())
-    return torch.cat(out).numpy() if out else np.zeros(images.shape, np.float32)
-
-
-@torch.no_grad()
-def encode(model: Autoencoder, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
-    """Codes (float32, N x latent_dim) of uint8 `images`, in eval mode (a VAE gives mu), on
-    the model's device."""
-    _cpu.configure()
-    device = next(model.parameters()).device
-    model.eval()
-    out = [model.encode(x).flatten(1).cpu()
-           for x, _ in Batches(images, batch_size=batch_size, device=device)]
-    return torch.cat(out).numpy()
-
-
 def evaluate_run(run_dir: str | Path, *, dataset: str | None = None, splits: Splits | None = None,
                  model: Autoencoder | None = None, progress=None,
                  device: torch.device | str = "cpu", precision: str = "fp32"
@@ -452,7 +425,7 @@ def evaluate_run(run_dir: str | Path, *, dataset: str | None = None, splits: Spl
         raise DataError(f"the model expects images of shape {tuple(model.input_shape)}; "
                         f"dataset {splits.data.name!r} has {splits.data.image_shape}.")
     t0 = time.perf_counter()
-    x_rec = reconstruct(model, splits.x_test, device=device, precision=precision)
+    x_rec = reconstruct(model, splits.x_test, precision=precision)
     x = splits.x_test.astype(np.float32) / 255.0
     m = {f"test_{k}": v for k, v in metrics.reconstruction(x, x_rec).items()}
     m["eval_seconds"] = time.perf_counter() - t0

@@ -12,7 +12,8 @@ import torch
 from aelab.cli import main
 from aelab.config import RunConfig
 from aelab.errors import ConfigError, ExportError
-from aelab.runs import load_run, reconstruct, train_run
+from aelab.infer import reconstruct
+from aelab.runs import load_run, train_run
 from aelab.sr.datasets import SRImage
 from aelab.sr.train import SRConfig, load_sr_run, train_espcn
 

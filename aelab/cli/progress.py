@@ -18,20 +18,24 @@ def bar(**kwargs):
 
 
 class TrainingBar(Callback):
-    """One bar per epoch showing the running loss, and a line per finished epoch. The loss
-    is read every `every` steps (on an accelerator every 100 at least: each read waits for
-    the device)."""
+    """One bar per epoch showing the running loss, and a line per finished epoch with the
+    row's losses and scores. The loss is read every `every` steps (on an accelerator every 100
+    at least: each read waits for the device). ESPCN training (``unit="step"``) reports an
+    evaluation period as an epoch."""
 
-    def __init__(self, every: int = 10):
-        self.every, self.bar, self.epochs = every, None, 0
+    HIDDEN = ("epoch", "step", "seconds", "lr")
+
+    def __init__(self, every: int = 10, unit: str = "batch"):
+        self.every, self.unit, self.bar, self.epochs = every, unit, None, 0
 
     def on_train_start(self, epochs, steps_per_epoch, start_epoch):
         self.epochs, self.steps, self.epoch = epochs, steps_per_epoch, start_epoch
 
     def on_batch_end(self, step, terms):
         if self.bar is None:
-            self.bar = bar(total=self.steps, desc=f"epoch {self.epoch}/{self.epochs}",
-                           unit="batch")
+            name = "epoch" if self.unit == "batch" else "period"
+            self.bar = bar(total=self.steps, desc=f"{name} {self.epoch}/{self.epochs}",
+                           unit=self.unit)
         self.bar.update(1)
         total = terms["total"]
         every = self.every if total.device.type == "cpu" else max(self.every, 100)
@@ -42,8 +46,9 @@ class TrainingBar(Callback):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-        val = f" val_total={row['val_total']:.5g}" if "val_total" in row else ""
-        tqdm.write(f"epoch {int(row['epoch'])}/{self.epochs}: "
-                   f"train_total={row['train_total']:.5g}{val} ({row['seconds']:.1f} s)",
-                   file=sys.stderr)
+        shown = " ".join(f"{k}={v:.5g}" for k, v in row.items()
+                         if k not in self.HIDDEN and isinstance(v, int | float))
+        where = f"epoch {int(row['epoch'])}/{self.epochs}" if self.unit == "batch" \
+            else f"step {int(row['step'])}"
+        tqdm.write(f"{where}: {shown} ({row['seconds']:.1f} s)", file=sys.stderr)
         self.epoch = int(row["epoch"]) + 1

@@ -15,14 +15,14 @@ def cmd_sr_train(args) -> int:
     from ..sr.datasets import load_set
     from ..sr.evaluate import score_set
     from ..sr.train import SRConfig, load_sr_run, train_espcn
+    from .progress import TrainingBar, bar
 
     options = parse_assignments(args.set, example="steps=80000")
     cfg = SRConfig.from_dict({"scale": args.scale, "train_data": args.data, **options})
     max_seconds = None if args.max_minutes is None else 60.0 * args.max_minutes
-    run = train_espcn(cfg, args.out, progress=lambda row: print(
-        "  ".join(f"{k}={v:.4g}" for k, v in row.items()), flush=True),
-        command=" ".join(["aelab", *args.argv]), resume=args.resume, overwrite=args.overwrite,
-        max_seconds=max_seconds)
+    run = train_espcn(cfg, args.out, progress=bar, callbacks=[TrainingBar(unit="step")],
+                      command=" ".join(["aelab", *args.argv]), resume=args.resume,
+                      overwrite=args.overwrite, max_seconds=max_seconds)
     _, model = load_sr_run(run)
     env = read_json(run / "env.json", "run environment")
     device, precision = torch.device(env["device"]), env["precision"]

@@ -21,9 +21,11 @@ import math
 import numpy as np
 import torch
 from sklearn.covariance import LedoitWolf
-from torch import Tensor, nn
+from torch import nn
 
+from .. import infer
 from ..errors import ConfigError, DataError
+from ..infer import decode
 from ..models import Autoencoder
 from ..train.classify import predict_logits
 
@@ -35,42 +37,12 @@ def _device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-@torch.no_grad()
 def encode(model: Autoencoder, images: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
     """Deterministic codes (a VAE's mean) of uint8 images, flattened to (N, d) float64."""
     if images.dtype != np.uint8 or images.ndim != 4:
         raise DataError(f"expected uint8 images (N, C, H, W); got {images.dtype} "
                         f"{images.shape}.")
-    model.eval()
-    dev = _device(model)
-    out = [model.encode(torch.as_tensor(images[i:i + batch_size]).to(dev).float() / 255.0)
-           .flatten(1).double().cpu() for i in range(0, len(images), batch_size)]
-    return torch.cat(out).numpy()
-
-
-def _code_shape(model: Autoencoder) -> tuple[int, ...]:
-    """Shape of one code, found by encoding a blank image (conv codes may be maps)."""
-    with torch.no_grad():
-        was = model.training
-        model.eval()
-        z = model.encode(torch.zeros(1, *model.input_shape, device=_device(model)))
-        model.train(was)
-    return tuple(z.shape[1:])
-
-
-@torch.no_grad()
-def decode(model: Autoencoder, z: np.ndarray | Tensor, *, batch_size: int = 512) -> np.ndarray:
-    """Images in [0, 1] (float32, N x C x H x W) decoded from flat codes (N, d)."""
-    model.eval()
-    dev = _device(model)
-    shape = _code_shape(model)
-    z = torch.as_tensor(np.asarray(z), dtype=torch.float32)
-    if z.ndim != 2 or z.shape[1] != math.prod(shape):
-        raise DataError(f"codes must be (N, {math.prod(shape)}) for this model; got "
-                        f"{tuple(z.shape)}.")
-    out = [torch.sigmoid(model.decode(z[i:i + batch_size].to(dev).view(-1, *shape)).float())
-           .cpu() for i in range(0, len(z), batch_size)]
-    return torch.cat(out).numpy() if out else np.zeros((0, *model.input_shape), np.float32)
+    return infer.encode(model, images, batch_size=batch_size).astype(np.float64)
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -100,7 +72,7 @@ def prior(model: Autoencoder, n: int, *, generator: torch.Generator) -> np.ndarr
     if "mu" not in getattr(model, "provides", ()):
         raise ConfigError(f"{type(model).__name__} has no prior to sample: only VAEs "
                           "(vae_dense, vae_conv) do. Use the class_gaussian sampler instead.")
-    d = math.prod(_code_shape(model))
+    d = math.prod(infer.code_shape(model))
     return decode(model, _normal(n, d, generator))
 
 

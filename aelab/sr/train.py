@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -37,15 +38,17 @@ import torch
 import torch.nn.functional as F
 
 from .. import _cpu
+from ..corruptions.resize import shrink
 from ..errors import ConfigError
 from ..files import folder_lock, read_json, remove_stale_temps, write_json
 from ..models.espcn import create_upscaler, load_upscaler, save_upscaler
-from ..precision import autocast, resolve_precision
+from ..precision import resolve_precision
 from ..provenance import provenance
 from ..report.html import read_history
 from ..train.checkpoint import load_optimizer, save_optimizer
 from ..train.loop import write_history
 from ..train.seed import resolve_device, seeded
+from ..train.step import Callback, Stepper
 from .datasets import SRImage, load_images
 from .evaluate import score_image
 from .images import to_planes
@@ -219,11 +222,15 @@ SR_RUN_FILES = ("config.json", "env.json", "model.safetensors", "last.safetensor
 
 
 def train_espcn(cfg: SRConfig, out_dir: str | Path, *, data_dir=None, images=None,
-                progress=None, command: str = "", resume: bool = False,
-                overwrite: bool = False, max_seconds: float | None = None) -> Path:
+                progress=None, callbacks: Sequence[Callback] = (), command: str = "",
+                resume: bool = False, overwrite: bool = False,
+                max_seconds: float | None = None) -> Path:
     """Train an ESPCN as `cfg` says and write the run folder `out_dir`; return it.
 
     `images` (a list of `SRImage`) replaces ``cfg.train_data`` (tests use tiny ones).
+    `progress` is the tqdm-like factory of the download bars (`aelab.data.download`);
+    `callbacks` (`aelab.train.Callback`) see every step and every evaluation, an evaluation
+    period of ``eval_every`` steps being their epoch.
     `max_seconds` ends this job after the first evaluation past that many seconds of
     training; ``resume=True`` continues the run saved in `out_dir` (its config must equal
     `cfg`); ``overwrite=True`` replaces it (once the new run's data has loaded). A folder
@@ -244,10 +251,11 @@ def train_espcn(cfg: SRConfig, out_dir: str | Path, *, data_dir=None, images=Non
         if resume:
             _check_resumable(out, cfg)
         return _train(cfg, out, data_dir=data_dir, images=images, progress=progress,
+                      callbacks=callbacks,
                       command=command, resume=resume, max_seconds=max_seconds)
 
 
-def _train(cfg: SRConfig, out: Path, *, data_dir, images, progress, command: str,
+def _train(cfg: SRConfig, out: Path, *, data_dir, images, progress, callbacks, command: str,
            resume: bool, max_seconds: float | None) -> Path:
     device = resolve_device(cfg.device, "sr.device")      # before anything is written
     rng = np.random.default_rng(cfg.seed)
@@ -284,6 +292,11 @@ def _train(cfg: SRConfig, out: Path, *, data_dir, images, progress, command: str
     write_json(out / "env.json", env)
     base = [cfg.lr, cfg.lr * cfg.last_layer_lr_scale]
     m = model.halo * cfg.scale
+    stepper = Stepper(model, opt, device, precision=precision, step=state["step"],
+                      callbacks=callbacks, hint=f"Lower sr.lr (now {cfg.lr}).")
+    for cb in callbacks:     # an evaluation period (eval_every steps) is the callbacks' epoch
+        cb.on_train_start(-(-cfg.steps // cfg.eval_every), cfg.eval_every,
+                          state["step"] // cfg.eval_every + 1)
     step, best, running = state["step"], state["best"], []
     start = time.perf_counter()
     while step < cfg.steps:
@@ -296,24 +309,15 @@ def _train(cfg: SRConfig, out: Path, *, data_dir, images, progress, command: str
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         model.train()
-        with autocast(device, precision):
+        with stepper.forward():
             pred = model(x, pad=False)          # the crop's interior only: see PatchSampler
-        loss = F.mse_loss(pred.float(), y[:, :, m:-m, m:-m])
-        # on the CPU every step is checked; on a GPU at each evaluation (a read waits for it)
-        if device.type == "cpu" and not torch.isfinite(loss):
-            raise FloatingPointError(f"the loss became {loss.item()} at step {step}; lower "
-                                     f"sr.lr (now {cfg.lr}).")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        running.append(loss.detach())
+        terms = {"total": F.mse_loss(pred.float(), y[:, :, m:-m, m:-m])}
+        stepper(terms)
+        running.append(terms["total"].detach())
         if step % cfg.eval_every == 0 or step == cfg.steps:
+            stepper.end_epoch(terms)
             seconds = state["seconds"] + time.perf_counter() - start
             losses = torch.stack(running).double().cpu().numpy()
-            if not np.isfinite(losses).all():
-                first = step - len(losses) + 1 + int(np.argmax(~np.isfinite(losses)))
-                raise FloatingPointError(f"the loss became non-finite at step {first}; lower "
-                                         f"sr.lr (now {cfg.lr}).")
             row = {"step": step, "seconds": seconds, "train_mse": float(np.mean(losses)),
                    "lr": opt.param_groups[0]["lr"]}
             running = []
@@ -325,11 +329,13 @@ def _train(cfg: SRConfig, out: Path, *, data_dir, images, progress, command: str
                 save_upscaler(model, out / "model.safetensors")
             history.append(row)
             logger.info("step %d: %s", step, row)
-            if progress is not None:
-                progress(row)
+            for cb in callbacks:
+                cb.on_epoch_end({"epoch": -(-step // cfg.eval_every), **row})
             if max_seconds is not None and time.perf_counter() - start >= max_seconds:
                 break
     job_seconds = time.perf_counter() - start
+    for cb in callbacks:
+        cb.on_train_end(history)
     state = {"step": step, "seconds": state["seconds"] + job_seconds, "best": best,
              "jobs": [*state["jobs"], {"steps_to": step, "seconds": job_seconds}]}
     _checkpoint(out, model, opt, rng, state)
@@ -370,6 +376,32 @@ def _restore(out: Path, model, opt, rng: np.random.Generator):
     history = [{k: int(v) if k == "step" else v for k, v in row.items() if not math.isnan(v)}
                for row in read_history(out / "history.csv")]
     return extra, history
+
+
+def train_espcn_whole(x_hr: torch.Tensor, scale: int, *, epochs: int, batch_size: int = 128,
+                       lr: float = 1e-3, seed: int = 0) -> torch.nn.Module:
+    """An ESPCN (grey) fit on whole small images (N, 1, H, W) in [0, 1], as the
+    super-resolution study's MNIST digits: LR = `aelab.corruptions.resize.shrink`(HR). The
+    border padding is the same in training and use, so no interior crop is needed here (unlike
+    `train_espcn`'s crops of photos); Adam with a cosine decay over all steps, the output
+    layer's rate 10x smaller."""
+    with seeded(seed):
+        # replicate: digits shrunk to 4x4 are smaller than the mirror padding's 4-pixel margin
+        model = create_upscaler("espcn", scale=scale, color="grey", padding="replicate")
+    x_lr = shrink(x_hr, scale)
+    last = list(model.last_layer.parameters())
+    rest = [p for p in model.parameters() if all(p is not q for q in last)]
+    opt = torch.optim.Adam([{"params": rest}, {"params": last, "lr": lr * 0.1}], lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * -(-len(x_hr) // batch_size))
+    stepper = Stepper(model, opt, torch.device("cpu"), scheduler=sched,
+                      hint=f"Lower the ESPCN lr (now {lr}).")
+    gen = torch.Generator().manual_seed(seed)
+    size = x_hr.shape[-2:]
+    for epoch in range(1, epochs + 1):
+        for idx in torch.randperm(len(x_hr), generator=gen).split(batch_size):
+            pred = model(x_lr[idx])[..., :size[0], :size[1]]
+            stepper({"total": F.mse_loss(pred, x_hr[idx])}, epoch)
+    return model.eval()
 
 
 def load_sr_run(run_dir: str | Path) -> tuple[SRConfig, torch.nn.Module]:

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..config import RunConfig
-from ..runs import load_run, reconstruct
+from ..infer import reconstruct
+from ..runs import load_run
 
 
 def ae_config(name: str, *, dataset: str, model: dict, epochs: int, limit: int | None,

@@ -54,8 +54,9 @@ from ..evaluate.clustering import (
 )
 from ..executors import PlannedRun
 from ..files import read_json
+from ..infer import encode
 from ..report import figures
-from ..runs import encode, load_run, prepare_data
+from ..runs import load_run, prepare_data
 from . import STUDIES
 from ._shared import flat_pixels
 from .base import Results, Study, StudyOptions

@@ -54,10 +54,10 @@ from ..errors import ConfigError
 from ..evaluate import metrics
 from ..executors import PlannedRun
 from ..generate.samplers import decode, encode, gaussian_codes
+from ..infer import batched, reconstruct
 from ..report.figures import curves_by_label, save_figure
 from ..report.html import read_history
-from ..runs import load_run, prepare_data, reconstruct
-from ..train import Batches
+from ..runs import load_run, prepare_data
 from . import STUDIES
 from ._shared import one_per_class, rows_figure
 from .base import Results, Study, StudyOptions
@@ -243,21 +243,20 @@ def without_indices(model, x_uint8: np.ndarray, n_samples: int, seed: int) -> di
             "sampled_index_gap_mse": float(np.mean((with_near - sampled) ** 2))}
 
 
-@torch.no_grad()
 def decode_both(model, x_uint8: np.ndarray, z: np.ndarray | None = None,
                 batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """Images in [0, 1] decoded with the pooling indices of `x_uint8` and without any, from
     the codes of `x_uint8` or, given, from the flat codes `z` (one per image)."""
-    with_idx, without = [], []
-    for start, (x, _) in zip(range(0, len(x_uint8), batch_size),
-                             Batches(x_uint8, batch_size=batch_size), strict=True):
+    def both(x, *given):
         h, indices = model.encoder(x)
         code = model.to_code(h)
-        if z is not None:
-            code = torch.as_tensor(z[start:start + len(x)], dtype=torch.float32).view_as(code)
-        with_idx.append(torch.sigmoid(model.decode(code, indices)))
-        without.append(torch.sigmoid(model.decode(code)))
-    return torch.cat(with_idx).numpy(), torch.cat(without).numpy()
+        if given:
+            code = given[0].view_as(code)
+        return torch.sigmoid(model.decode(code, indices)), torch.sigmoid(model.decode(code))
+
+    inputs = (x_uint8,) if z is None else (x_uint8, np.asarray(z, np.float32))
+    with_idx, without = batched(both, *inputs, model=model, batch_size=batch_size)
+    return with_idx.numpy(), without.numpy()
 
 
 COLLAPSED = 0.9    # a run whose test MSE is above this share of the mean image's learned nothing

@@ -40,9 +40,10 @@ from ..errors import ConfigError, DataError
 from ..evaluate.classification import CLASSIFIERS, fit_predict, standardize
 from ..executors import PlannedRun
 from ..files import read_json
+from ..infer import encode
 from ..judge import judge_run, load_judge
 from ..models.classifier import create_classifier
-from ..runs import encode, load_run
+from ..runs import load_run
 from ..train import write_json
 from ..train.classify import predict, train_classifier
 from . import STUDIES

@@ -28,8 +28,9 @@ from ..data import DATASETS, load_dataset
 from ..errors import ConfigError, DataError
 from ..evaluate.ood import ood_summary, per_image_errors
 from ..executors import PlannedRun
+from ..infer import reconstruct
 from ..report.figures import reconstruction_grid, save_figure
-from ..runs import load_run, reconstruct
+from ..runs import load_run
 from . import STUDIES
 from .base import Results, Study, StudyOptions
 

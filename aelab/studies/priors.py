@@ -37,9 +37,10 @@ from ..data import clustering_protocol, scored_images, training_split
 from ..errors import ConfigError
 from ..evaluate.clustering import cluster, cluster_scores
 from ..executors import PlannedRun
+from ..infer import encode
 from ..priors import create_prior, scatter_codes
 from ..report import figures
-from ..runs import encode, load_run, prepare_data
+from ..runs import load_run, prepare_data
 from . import STUDIES
 from ._shared import flat_pixels
 from .base import Results, Study, StudyOptions

@@ -18,8 +18,8 @@ import torch
 
 from ..errors import ConfigError
 from ..executors import PlannedRun
+from ..infer import encode
 from ..report.figures import PERCENTILES, code_unit_gallery, image_grid, save_figure
-from ..train import Batches
 from . import STUDIES
 from ._shared import ae_config, ae_reconstruct, one_per_class, rows_figure, trained
 from .base import Results, Study, StudyOptions
@@ -80,7 +80,7 @@ class Sparsity(Study):
         for w in o.all_weights:
             label = "none" if w == 0 else f"l1 {w:g}"
             net, m = trained(runs[_folder(w)])
-            z = codes(net, x_test)
+            z = encode(net, x_test, batch_size=512)
             self.codes[label] = z
             records.append({"l1_weight": w, **code_stats(z, o.threshold),
                             "test_mse": m["test_mse"],
@@ -137,14 +137,6 @@ class Sparsity(Study):
 
 def _folder(weight: float) -> str:
     return "plain" if weight == 0 else f"l1-{weight:g}"
-
-
-@torch.no_grad()
-def codes(model, x_uint8: np.ndarray) -> np.ndarray:
-    """Codes (N, code_size) of uint8 images, in eval mode."""
-    model.eval()
-    return torch.cat([model.encode(x).flatten(1).cpu()
-                      for x, _ in Batches(x_uint8, batch_size=512)]).numpy()
 
 
 def code_stats(z: np.ndarray, threshold: float) -> dict[str, float]:

@@ -30,10 +30,11 @@ from ..data import load_dataset
 from ..evaluate.metrics import reconstruction
 from ..executors import PlannedRun
 from ..files import read_json
+from ..infer import batched, reconstruct
 from ..models.classifier import create_classifier
-from ..models.espcn import create_upscaler
 from ..report.figures import save_figure
 from ..runs import load_run
+from ..sr.train import train_espcn_whole
 from ..train import seeded
 from ..train.classify import accuracy, train_classifier
 from ..train.loop import memory_format
@@ -132,7 +133,7 @@ class SuperResolution(Study):
             low = shrink(clean, scale)
             t0 = time.perf_counter()
             stage(f"{name} x{scale}: ESPCN")
-            espcn = train_espcn_arrays(_float(x_tr), scale, epochs=o.espcn_epochs, seed=o.seed)
+            espcn = train_espcn_whole(_float(x_tr), scale, epochs=o.espcn_epochs, seed=o.seed)
             espcn_s = time.perf_counter() - t0
             done()
             run = runs[f"{name}-x{scale}"]
@@ -143,7 +144,8 @@ class SuperResolution(Study):
             conv_s = read_json(run / "metrics.json", "run metrics")["train_seconds"]
             bic = bicubic_up(low, size)
             restored = {"bicubic": (bic, 0.0), "espcn": (upscale_espcn(espcn, low, size), espcn_s),
-                        "conv_ae": (upscale_conv(conv, bic), conv_s)}
+                        "conv_ae": (torch.from_numpy(reconstruct(conv, bic, batch_size=1024)),
+                                   conv_s)}
             for method, (x_hat, seconds) in restored.items():
                 m = reconstruction(clean.numpy(), x_hat.numpy())
                 records.append({"dataset": name, "scale": scale, "method": method,
@@ -171,39 +173,8 @@ def _float(x_uint8: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x_uint8)).float() / 255.0
 
 
-def train_espcn_arrays(x_hr: torch.Tensor, scale: int, *, epochs: int, batch_size: int = 128,
-                       lr: float = 1e-3, seed: int = 0) -> torch.nn.Module:
-    """An ESPCN (grey) fit on whole small images: LR = shrink(HR). The border padding is the
-    same in training and use, so no interior crop is needed here."""
-    with seeded(seed):
-        # replicate: digits shrunk to 4x4 are smaller than the mirror padding's 4-pixel margin
-        model = create_upscaler("espcn", scale=scale, color="grey", padding="replicate")
-    x_lr = shrink(x_hr, scale)
-    last = list(model.last_layer.parameters())
-    rest = [p for p in model.parameters() if all(p is not q for q in last)]
-    opt = torch.optim.Adam([{"params": rest}, {"params": last, "lr": lr * 0.1}], lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * -(-len(x_hr) // batch_size))
-    gen = torch.Generator().manual_seed(seed)
-    size = x_hr.shape[-2:]
-    for _ in range(epochs):
-        for idx in torch.randperm(len(x_hr), generator=gen).split(batch_size):
-            pred = model(x_lr[idx])[..., :size[0], :size[1]]
-            loss = F.mse_loss(pred, x_hr[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-    return model.eval()
-
-
 def upscale_espcn(model, x_lr: torch.Tensor, size) -> torch.Tensor:
-    with torch.no_grad():
-        out = torch.cat([model(b) for b in x_lr.split(1024)])
+    out = batched(model, x_lr, model=model, batch_size=1024)
     if out.shape[-2:] != tuple(size):   # 28 = 4 * 7 exactly; pad for sizes that do not divide
         out = F.interpolate(out, size=size, mode="bicubic", align_corners=False)
     return out.clamp(0, 1)
-
-
-def upscale_conv(model, x_bicubic: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        return torch.cat([torch.sigmoid(model(b).x_logits) for b in x_bicubic.split(1024)])

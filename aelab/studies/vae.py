@@ -29,6 +29,7 @@ from ..errors import ConfigError
 from ..evaluate.likelihood import likelihood_scores
 from ..executors import PlannedRun
 from ..files import read_json
+from ..infer import decode, reconstruct
 from ..report import figures
 from ..runs import load_run, prepare_data
 from . import STUDIES
@@ -154,31 +155,20 @@ class Vae(Study):
         return f"VAEs on binarized {self.dataset}"
 
 
-@torch.no_grad()
-def _decode(model, z: np.ndarray) -> np.ndarray:
-    device = next(model.parameters()).device
-    return torch.sigmoid(model.decode(torch.as_tensor(z, dtype=torch.float32, device=device))
-                         ).cpu().numpy()
-
-
-@torch.no_grad()
 def reconstructions_figure(model, x: np.ndarray, n: int = 10) -> Figure:
     """Row 1: binarized test images; row 2: their reconstructions (decoded means)."""
-    device = next(model.parameters()).device
-    xt = torch.as_tensor(x[:n], device=device).float().div_(255.0)
-    model.eval()
-    rec = torch.sigmoid(model(xt).x_logits).cpu().numpy()
-    return figures.image_grid(np.concatenate([xt.cpu().numpy(), rec]), nrow=n)
+    rec = reconstruct(model, x[:n])
+    return figures.image_grid(np.concatenate([x[:n].astype(np.float32) / 255.0, rec]), nrow=n)
 
 
 def samples_figure(model, latent_dim: int, n: int = 30, seed: int = 0) -> Figure:
     """Images decoded from z ~ N(0, I) (the Bernoulli means, not binary samples)."""
     z = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed)).numpy()
-    return figures.image_grid(_decode(model, z), nrow=10)
+    return figures.image_grid(decode(model, z), nrow=10)
 
 
 def manifold_figure(model, n: int = 15) -> Figure:
     """The 2-D latent manifold: decode z = Phi^-1(u) on an n x n grid of u in (0, 1)^2."""
     u = np.linspace(0.5 / n, 1 - 0.5 / n, n)
     grid = norm.ppf(np.stack(np.meshgrid(u, u[::-1]), axis=-1).reshape(-1, 2))
-    return figures.image_grid(_decode(model, grid.astype(np.float32)), nrow=n)
+    return figures.image_grid(decode(model, grid.astype(np.float32)), nrow=n)

@@ -2,9 +2,11 @@
 
 Inputs are either uint8 images (N, C, H, W), scaled to [0, 1] per batch as in `fit`, or float
 arrays (N, d) such as autoencoder codes, used as they are (standardize them first if their
-scale is arbitrary). Training is one short loop: AdamW with a one-cycle learning-rate schedule
-(fast convergence in few epochs), optional random shifts of images by up to `shift` pixels,
-optional early stopping on a validation split, seeded and repeatable on CPU.
+scale is arbitrary). Training is one short epoch loop around the shared optimizer step
+(`aelab.train.step.Stepper`: finiteness naming the epoch and step, callbacks): AdamW with a
+one-cycle learning-rate schedule (fast convergence in few epochs), optional random shifts of
+images by up to `shift` pixels, optional early stopping on a validation split, seeded and
+repeatable on CPU. Predictions go through `aelab.infer.batched`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +24,11 @@ from torch import Tensor, nn
 
 from .. import _cpu
 from ..errors import ConfigError, DataError
+from ..infer import batched, to_model_input
 from .seed import resolve_device, seeded
+from .step import Callback, Stepper
+
+HINT = "Lower the classifier's lr or check the inputs for NaNs."
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +38,6 @@ def _as_tensor(x: Any) -> Tensor:
     if t.dtype != torch.uint8 and not t.is_floating_point():
         raise DataError(f"classifier inputs must be uint8 images or float arrays; got {t.dtype}.")
     return t
-
-
-def _prepare(batch: Tensor, device: torch.device) -> Tensor:
-    batch = batch.to(device, non_blocking=True)
-    return batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch.float()
 
 
 def random_shift(x: Tensor, shift: int, generator: torch.Generator) -> Tensor:
@@ -59,10 +60,11 @@ def train_classifier(model: nn.Module, x: Any, y: Any, *, epochs: int = 10,
                      seed: int = 0, device: str | torch.device = "auto",
                      val: tuple[Any, Any] | None = None, patience: int | None = None,
                      shift: int = 0, label_smoothing: float = 0.0,
-                     on_epoch: Callable[[dict], None] | None = None) -> list[dict[str, float]]:
+                     callbacks: Sequence[Callback] = ()) -> list[dict[str, float]]:
     """Train `model` in place on (x, y); return one dict per epoch (loss, accuracy, seconds,
     and ``val_loss``/``val_accuracy`` when `val` is given). With `val` and `patience`, stop
     after `patience` epochs without a better validation loss and keep the best weights.
+    The steps are `aelab.train.step.Stepper`'s, as in `fit`; `callbacks` get its hooks.
 
     Raises
     ------
@@ -70,6 +72,8 @@ def train_classifier(model: nn.Module, x: Any, y: Any, *, epochs: int = 10,
         For a bad setting (epochs < 1, batch_size < 1, shift on vectors).
     DataError
         When x and y do not match or the labels do not fit the model's classes.
+    TrainingError
+        On a non-finite loss, naming the epoch and the step.
     """
     _cpu.configure()
     if epochs < 1 or batch_size < 1:
@@ -85,11 +89,11 @@ def train_classifier(model: nn.Module, x: Any, y: Any, *, epochs: int = 10,
         return _train(model, xt, yt, epochs=epochs, batch_size=batch_size, lr=lr,
                       weight_decay=weight_decay, seed=seed, dev=dev, val=val,
                       patience=patience, shift=shift, label_smoothing=label_smoothing,
-                      on_epoch=on_epoch)
+                      callbacks=callbacks)
 
 
 def _train(model, xt, yt, *, epochs, batch_size, lr, weight_decay, seed, dev, val, patience,
-           shift, label_smoothing, on_epoch) -> list[dict[str, float]]:
+           shift, label_smoothing, callbacks) -> list[dict[str, float]]:
     gen = torch.Generator().manual_seed(seed)
     model.to(dev)
     steps = epochs * ((len(xt) + batch_size - 1) // batch_size)
@@ -99,8 +103,11 @@ def _train(model, xt, yt, *, epochs, batch_size, lr, weight_decay, seed, dev, va
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
                                                 pct_start=0.25)
+    stepper = Stepper(model, opt, dev, scheduler=sched, callbacks=callbacks, hint=HINT)
     history: list[dict[str, float]] = []
     best, best_state, bad = float("inf"), None, 0
+    for cb in callbacks:
+        cb.on_train_start(epochs, -(-len(xt) // batch_size), 1)
     for epoch in range(1, epochs + 1):
         model.train()
         t0 = time.perf_counter()
@@ -108,25 +115,20 @@ def _train(model, xt, yt, *, epochs, batch_size, lr, weight_decay, seed, dev, va
         loss_sum, correct = 0.0, 0
         for i in range(0, len(xt), batch_size):
             idx = perm[i:i + batch_size]
-            xb = _prepare(xt.index_select(0, idx), dev)
+            xb = to_model_input(xt.index_select(0, idx), dev)
             yb = yt.index_select(0, idx).to(dev)
             if shift:
                 xb = random_shift(xb, shift, gen)
             logits = model(xb)
             loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
-            if not torch.isfinite(loss):
-                raise DataError(f"the classifier loss became non-finite at epoch {epoch}; lower "
-                                "lr or check the inputs for NaNs.")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+            stepper({"total": loss}, epoch)
             loss_sum += float(loss.detach()) * len(idx)
             correct += int((logits.argmax(1) == yb).sum())
+        stepper.end_epoch({"total": loss}, epoch)
         row = {"epoch": epoch, "loss": loss_sum / len(xt), "accuracy": correct / len(xt),
                "seconds": time.perf_counter() - t0}
         if val is not None:
-            v_logits = predict_logits(model, val[0], device=dev)
+            v_logits = predict_logits(model, val[0])
             v_y = torch.as_tensor(np.asarray(val[1]), dtype=torch.long)
             row["val_loss"] = float(F.cross_entropy(v_logits, v_y))
             row["val_accuracy"] = float((v_logits.argmax(1) == v_y).float().mean())
@@ -138,27 +140,21 @@ def _train(model, xt, yt, *, epochs, batch_size, lr, weight_decay, seed, dev, va
         history.append(row)
         log.info("classifier epoch %d/%d %s", epoch, epochs,
                  " ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch"))
-        if on_epoch is not None:
-            on_epoch(row)
+        for cb in callbacks:
+            cb.on_epoch_end(row)
         if patience is not None and val is not None and bad >= patience:
             break
     if best_state is not None:
         model.load_state_dict(best_state)
+    for cb in callbacks:
+        cb.on_train_end(history)
     return history
 
 
-@torch.no_grad()
-def predict_logits(model: nn.Module, x: Any, *, batch_size: int = 1024,
-                   device: str | torch.device | None = None) -> Tensor:
-    """Class logits for every row of `x`, on the CPU, in eval mode."""
-    dev = next(model.parameters()).device if device is None else torch.device(device)
-    was = model.training
-    model.eval()
-    xt = _as_tensor(x)
-    out = [model(_prepare(xt[i:i + batch_size], dev)).float().cpu()
-           for i in range(0, len(xt), batch_size)]
-    model.train(was)
-    return torch.cat(out) if out else torch.empty(0)
+def predict_logits(model: nn.Module, x: Any, *, batch_size: int = 1024) -> Tensor:
+    """Class logits (float32, on the CPU) for every row of `x`, in eval mode on the model's
+    device (`train_classifier` puts it back in training mode)."""
+    return batched(model, _as_tensor(x), model=model, batch_size=batch_size)
 
 
 def predict(model: nn.Module, x: Any, **kw) -> np.ndarray:
@@ -171,14 +167,6 @@ def accuracy(model: nn.Module, x: Any, y: Any, **kw) -> float:
     return float((predict(model, x, **kw) == np.asarray(y)).mean())
 
 
-@torch.no_grad()
 def features(model: nn.Module, x: Any, *, batch_size: int = 1024) -> np.ndarray:
     """The classifier's feature-layer activations (``model.features``) for every row."""
-    dev = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    xt = _as_tensor(x)
-    out = [model.features(_prepare(xt[i:i + batch_size], dev)).float().cpu()
-           for i in range(0, len(xt), batch_size)]
-    model.train(was)
-    return torch.cat(out).numpy() if out else np.empty((0, 0), np.float32)
+    return batched(model.features, _as_tensor(x), model=model, batch_size=batch_size).numpy()

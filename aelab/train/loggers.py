@@ -33,7 +33,7 @@ import torch
 
 from ..config import RunConfig
 from ..extras import require
-from .loop import Callback
+from .step import Callback
 
 EXPERIMENT = "aelab"
 DEFAULT_STORE = "mlruns"          # under the working directory, as MLflow's own default

@@ -1,7 +1,8 @@
-"""The training loop: one plain function, `fit`.
+"""The training loop of autoencoders and VAEs: one plain function, `fit`.
 
-seed -> optimizer -> per step: batch, corrupt, forward, named loss terms, backward, clip,
-step -> validate under eval()/no_grad() -> history row -> checkpoint -> early stopping.
+seed -> optimizer -> per step: batch, corrupt, forward, named loss terms, then the shared
+`Stepper` (finiteness, backward, clip, optimizer step, callbacks) -> validate under
+eval()/no_grad() -> history row -> checkpoint -> early stopping.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..models import save_model
 from ..precision import as_fp32, autocast, resolve_precision
 from .batches import Batches
 from .checkpoint import CHECKPOINT, Checkpoint, read_checkpoint, save_checkpoint
+from .step import Callback, Stepper, check_finite
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +41,6 @@ class FitResult:
     best_epoch: int
     stopped_early: bool
     precision: str = "fp32"     # what the forward pass ran in: fp32 or bf16
-
-
-class Callback:
-    """Hooks for progress display; the loop calls them, the CLI implements them."""
-
-    def on_train_start(self, epochs: int, steps_per_epoch: int, start_epoch: int) -> None: ...
-    def on_batch_end(self, step: int, terms: dict[str, Tensor]) -> None: ...
-    def on_epoch_end(self, row: dict[str, float]) -> None: ...
-    def on_train_end(self, history: list[dict[str, float]]) -> None: ...
 
 
 def build_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -77,44 +70,6 @@ def memory_format(model: nn.Module, device: torch.device) -> torch.memory_format
     if device.type == "cpu" and any(isinstance(m, convs) for m in model.modules()):
         return torch.channels_last
     return torch.contiguous_format
-
-
-def _check_finite(terms: dict[str, Tensor], epoch: int, step: int) -> None:
-    if torch.isfinite(terms["total"]):
-        return
-    bad = [f"{k}={v.item():.4g}" for k, v in terms.items() if not torch.isfinite(v)]
-    raise TrainingError(
-        f"loss became non-finite at epoch {epoch}, step {step}: {', '.join(bad)}. "
-        "Lower train.lr, set train.grad_clip, or check the input data for NaNs."
-    )
-
-
-class _FiniteWatch:
-    """Stops training at a non-finite loss. On the CPU every step is checked at once (reading
-    a CPU scalar costs nothing); on an accelerator reading the loss back would stall the
-    device every step, so the first bad step is recorded on the device and read back every
-    `every` steps and at the epoch's end, still naming the epoch and the step."""
-
-    def __init__(self, device: torch.device, every: int = 50):
-        self.every = 1 if device.type == "cpu" else every
-        self.first = torch.full((), -1, dtype=torch.long, device=device)
-
-    def step(self, terms: dict[str, Tensor], epoch: int, step: int) -> None:
-        if self.every == 1:
-            _check_finite(terms, epoch, step)
-            return
-        bad = ~torch.isfinite(terms["total"].detach())
-        self.first = torch.where(bad & (self.first < 0), step, self.first)
-        if step % self.every == 0:
-            self.check(terms, epoch)
-
-    def check(self, terms: dict[str, Tensor], epoch: int) -> None:
-        first = int(self.first)            # the one host sync
-        if first >= 0:
-            now = ", ".join(f"{k}={float(v):.4g}" for k, v in terms.items())
-            raise TrainingError(
-                f"loss became non-finite at epoch {epoch}, step {first} (now {now}). "
-                "Lower train.lr, set train.grad_clip, or check the input data for NaNs.")
 
 
 def evaluate_terms(model: nn.Module, objective, batches: Batches,
@@ -156,7 +111,7 @@ def sanity_check(model: nn.Module, objective, batches: Batches,
     if out.x_logits.shape != x.shape:
         raise TrainingError(f"the model returns images of shape {tuple(out.x_logits.shape)} for "
                             f"inputs of shape {tuple(x.shape)}; they must match.")
-    _check_finite(terms, epoch=0, step=0)
+    check_finite(terms, epoch=0, step=0)
 
 
 def write_history(path: Path, history: list[dict[str, float]]) -> None:
@@ -287,8 +242,8 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
     if ckpt is not None and run_dir is not None:   # a kill may have beaten the last export
         _export(run_dir, model, best_weights, history)
     model.train()
-    step = (start - 1) * len(train)
-    finite = _FiniteWatch(device)
+    stepper = Stepper(model, optimizer, device, precision=precision, grad_clip=cfg.grad_clip,
+                      callbacks=callbacks, step=(start - 1) * len(train))
     # A resumed run that had stopped early stays stopped unless train.patience was raised.
     stopped_early = cfg.patience is not None and state["bad_epochs"] >= cfg.patience
     for epoch in range(start, cfg.epochs + 1 if not stopped_early else start):
@@ -298,21 +253,13 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
         for x, _ in train:
             x = x.contiguous(memory_format=fmt)
             x_in = corrupt(x, gen) if corrupt is not None else x
-            with autocast(device, precision):
+            with stepper.forward():
                 out = model(x_in)
             terms = objective(x, as_fp32(out))
-            step += 1
-            finite.step(terms, epoch, step)
-            optimizer.zero_grad(set_to_none=True)
-            terms["total"].backward()
-            if cfg.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
+            stepper(terms, epoch)
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + v.detach() * len(x)
-            for cb in callbacks:
-                cb.on_batch_end(step, terms)
-        finite.check(terms, epoch)
+        stepper.end_epoch(terms, epoch)
         seconds = time.perf_counter() - t0
         row: dict[str, float] = {"epoch": epoch, "seconds": round(seconds, 4),
                                  "lr": optimizer.param_groups[0]["lr"]}
@@ -330,7 +277,7 @@ def fit(model: nn.Module, objective, train: Batches, val: Batches | None, cfg: T
             state["bad_epochs"] += 1
         if run_dir is not None:
             save_checkpoint(run_dir / CHECKPOINT, model=model, optimizer=optimizer,
-                            best=best_weights, history=history, loop=state, step=step,
+                            best=best_weights, history=history, loop=state, step=stepper.step,
                             corrupt_gen=gen, run=run_meta)
             save_model(model, run_dir / "model.safetensors")   # exports of the checkpoint
             if improved and best_weights is not None:

@@ -138,7 +138,39 @@ def test_cli_sr_train_on_a_photo_folder_can_skip_the_test_sets(tmp_path, capsys)
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["steps_done"] == 3 and "Set5" not in metrics
-    assert "Set5" not in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "Set5" not in captured.out
+    # the progress of training: a line per evaluation with its scores
+    assert "step 3: train_mse=" in captured.err and "val_psnr_y_db=" in captured.err
+
+
+def test_callbacks_see_every_step_and_evaluation_and_nan_is_named(tmp_path):
+    from aelab.errors import TrainingError
+    from aelab.train import Callback
+
+    class Record(Callback):
+        def __init__(self):
+            self.start, self.steps, self.rows = None, [], []
+
+        def on_train_start(self, epochs, steps_per_epoch, start_epoch):
+            self.start = (epochs, steps_per_epoch, start_epoch)
+
+        def on_batch_end(self, step, terms):
+            self.steps.append(step)
+
+        def on_epoch_end(self, row):
+            self.rows.append((row["epoch"], row["step"]))
+
+    rec = Record()
+    cfg = SRConfig(scale=2, patch=12, batch_size=2, steps=5, eval_every=2, val_images=0,
+                   features=(4, 4))
+    train_espcn(cfg, tmp_path / "run", images=photos(2), callbacks=[rec])
+    assert rec.start == (3, 2, 1) and rec.steps == [1, 2, 3, 4, 5]
+    assert rec.rows == [(1, 2), (2, 4), (3, 5)]
+    with pytest.raises(TrainingError, match=r"non-finite at step 2: total=nan\. Lower sr\.lr"):
+        train_espcn(SRConfig(scale=2, patch=12, batch_size=2, steps=2, eval_every=2,
+                             val_images=0, features=(4, 4), lr=float("nan"), lr_final=1e-5),
+                    tmp_path / "nan", images=photos(2))   # step 1 makes the weights NaN
 
 
 @pytest.mark.parametrize("precision", ["bf16"] + (["fp32"] if torch.cuda.is_available() else []))

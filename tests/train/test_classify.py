@@ -66,3 +66,40 @@ def test_bad_inputs_are_explained(digits):
     with pytest.raises(ConfigError, match="shift"):
         train_classifier(model, np.zeros((4, 64), np.float32), [0, 1, 2, 3], epochs=1,
                          shift=1, device="cpu")
+
+
+def test_non_finite_loss_names_epoch_and_step(digits):
+    """The classifier takes fit's steps: a NaN in the inputs stops it at the batch it is in."""
+    from aelab.errors import TrainingError
+
+    codes = digits.x_train[:40].reshape(40, -1).astype(np.float32) / 16.0
+    codes[25, 3] = np.nan
+    model = create_classifier("mlp", (codes.shape[1],), hidden=[8])
+    # which of the 4 batches holds the NaN row depends on the shuffle
+    with pytest.raises(TrainingError, match=r"non-finite at epoch 1, step [1-4]: total=nan"):
+        train_classifier(model, codes, digits.y_train[:40], epochs=2, batch_size=10,
+                         device="cpu")
+
+
+def test_callbacks_see_every_step_and_epoch(digits):
+    from aelab.train import Callback
+
+    class Count(Callback):
+        def __init__(self):
+            self.steps, self.rows, self.start = [], [], None
+
+        def on_train_start(self, epochs, steps_per_epoch, start_epoch):
+            self.start = (epochs, steps_per_epoch, start_epoch)
+
+        def on_batch_end(self, step, terms):
+            self.steps.append(step)
+
+        def on_epoch_end(self, row):
+            self.rows.append(row["epoch"])
+
+    count = Count()
+    model = create_classifier("mlp", digits.image_shape, hidden=[8])
+    train_classifier(model, digits.x_train[:100], digits.y_train[:100], epochs=2,
+                     batch_size=32, device="cpu", callbacks=[count])
+    assert count.start == (2, 4, 1)
+    assert count.steps == list(range(1, 9)) and count.rows == [1, 2]

@@ -154,13 +154,18 @@ def test_deferred_finite_check_names_the_first_bad_step():
     import torch
 
     from aelab.errors import TrainingError
-    from aelab.train.loop import _FiniteWatch
+    from aelab.train.step import Stepper
 
-    watch = _FiniteWatch(torch.device("cpu"))
-    assert watch.every == 1                       # CPU: every step, at once
-    watch.every = 3                               # as on CUDA, with a short period
-    ok, bad = {"total": torch.tensor(0.5)}, {"total": torch.tensor(float("nan"))}
-    watch.step(ok, epoch=1, step=1)
-    watch.step(bad, epoch=1, step=2)              # recorded on the device, not read yet
+    model = torch.nn.Linear(2, 1)
+    stepper = Stepper(model, torch.optim.SGD(model.parameters(), lr=0.0), torch.device("cpu"))
+    assert stepper.finite_every == 1              # CPU: every step, at once
+    stepper.finite_every = 3                      # as on CUDA, with a short period
+    x = torch.ones(1, 2)
+
+    def terms(scale):
+        return {"total": model(x).sum() * scale}
+
+    stepper(terms(1.0), epoch=1)
+    stepper(terms(float("nan")), epoch=1)         # recorded on the device, not read yet
     with pytest.raises(TrainingError, match="non-finite at epoch 1, step 2 "):
-        watch.step(ok, epoch=1, step=3)
+        stepper(terms(1.0), epoch=1)
