@@ -6,10 +6,13 @@ MNIST (batch 32 and 256), train a fresh model for `--epochs` passes over `--imag
 images with each variant, a loop at a precision (``train.precision``):
 
 - ``aelab``: `aelab.train.fit` (uint8 tensor sliced per batch, fused Adam, subnormals
-  flushed), in ``fp32`` and in ``bf16`` (autocast; weights, optimizer and loss in fp32);
+  flushed, freed memory kept in the process: see aelab/_cpu.py), in ``fp32`` and in ``bf16``
+  (autocast; weights, optimizer and loss in fp32);
+- ``aelab_default_malloc``: the same with glibc's allocator left at its defaults
+  (``AELAB_KEEP_MALLOC=1``), as aelab was before it kept freed memory;
 - ``dataloader``: the loop most tutorials write: a float32 `TensorDataset`,
   `torch.utils.data.DataLoader(shuffle=True)`, `torch.optim.Adam` with its defaults, torch's
-  default floating-point mode;
+  default floating-point mode and allocator settings;
 - ``dataloader_fused``: the same DataLoader loop with fused Adam;
 - ``dataloader_fused_ftz``: the same with fused Adam and subnormals flushed to zero, so the
   gap to ``aelab`` is what batching by slicing alone buys.
@@ -54,15 +57,17 @@ ROOT = Path(__file__).resolve().parent.parent
 # model -> the run config whose model and loss it trains
 MODELS = {"dense": "configs/mnist_dense.toml", "conv": "configs/mnist_conv.toml"}
 # loop -> (environment for its process, fused Adam); aelab decides its own settings
+KEEP_MALLOC = {"AELAB_KEEP_MALLOC": "1"}
 LOOPS = {
     "aelab": ({}, None),
-    "dataloader": ({"AELAB_KEEP_DENORMALS": "1"}, False),
-    "dataloader_fused": ({"AELAB_KEEP_DENORMALS": "1"}, True),
-    "dataloader_fused_ftz": ({}, True),
+    "aelab_default_malloc": (KEEP_MALLOC, None),
+    "dataloader": ({"AELAB_KEEP_DENORMALS": "1"} | KEEP_MALLOC, False),
+    "dataloader_fused": ({"AELAB_KEEP_DENORMALS": "1"} | KEEP_MALLOC, True),
+    "dataloader_fused_ftz": (KEEP_MALLOC, True),
 }
 PRECISIONS = ("fp32", "bf16")
-VARIANTS = ["aelab:fp32", "aelab:bf16", "dataloader:fp32", "dataloader_fused:fp32",
-            "dataloader_fused_ftz:fp32"]
+VARIANTS = ["aelab:fp32", "aelab:bf16", "aelab_default_malloc:fp32", "aelab_default_malloc:bf16",
+            "dataloader:fp32", "dataloader_fused:fp32", "dataloader_fused_ftz:fp32"]
 
 
 def variant(text: str) -> tuple[str, str]:
@@ -126,7 +131,7 @@ def worker(args) -> None:
     x = np.ascontiguousarray(load_dataset("mnist").x_train[: args.images])
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # pays the one-time torch._dynamo import
     _, fused = LOOPS[args.loop]
-    if args.loop == "aelab":
+    if args.loop.startswith("aelab"):
         ips = time_aelab(args.model, x, args.batch_size, args.epochs, args.seed, args.precision)
     else:
         ips = time_dataloader(args.model, x, args.batch_size, args.epochs, args.seed,

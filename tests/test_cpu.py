@@ -39,3 +39,17 @@ def test_subnormals_are_flushed_on_every_thread_once_training_starts():
 
 def test_keep_denormals_opt_out():
     assert int(_run(PROBE, {"AELAB_KEEP_DENORMALS": "1"})) == 1 << 20
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator only")
+def test_configure_keeps_freed_memory_on_glibc_unless_asked_not_to():
+    """The allocator thresholds are set (mallopt accepted both), or left with the opt-out.
+    Their effect on page faults varies run to run with glibc's own adjustments, so it is
+    measured in benchmarks/train_throughput.py, not here."""
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("not glibc")
+    code = "from aelab import _cpu; _cpu.configure(); print(_cpu._state['malloc'])"
+    assert _run(code, {"AELAB_KEEP_MALLOC": ""}) == "True"
+    assert _run(code, {"AELAB_KEEP_MALLOC": "1"}) == "False"
