@@ -52,7 +52,8 @@ def keep_freed_memory() -> bool:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return False
-    # mallopt returns 1 on success; the mmap threshold first: setting either fixes both
+    # mallopt returns 1 on success; setting either threshold also ends glibc's own
+    # adjusting of both, so both are set
     return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and \
         bool(libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 

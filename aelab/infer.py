@@ -58,8 +58,7 @@ def batched(fn: Callable[..., Tensor | tuple[Tensor, ...]], *inputs: Any, model:
             out = fn(*xs)
         single = isinstance(out, Tensor)
         out = (out,) if single else tuple(out)
-        parts.append(tuple(as_fp32(o).float() if on_device else as_fp32(o).float().cpu()
-                           for o in out))
+        parts.append(tuple(o.float() if on_device else o.float().cpu() for o in out))
     joined = tuple(torch.cat(col) for col in zip(*parts, strict=True))
     return joined[0] if single else joined
 

@@ -33,10 +33,6 @@ __all__ = ["class_gaussian", "code_spread", "decode", "encode", "extrapolate_unt
            "gaussian_codes", "interpolate", "perturb", "prior", "to_uint8"]
 
 
-def _device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
 def encode(model: Autoencoder, images: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
     """Deterministic codes (a VAE's mean) of uint8 images, flattened to (N, d) float64."""
     if images.dtype != np.uint8 or images.ndim != 4:
