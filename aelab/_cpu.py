@@ -18,9 +18,10 @@ threads keep subnormals and `configure` says so once in the log. Set
 process (``mallopt``: mmap threshold 32 MiB, trim threshold 64 MiB). By default glibc hands
 large blocks straight back to the kernel, so each activation of a conv autoencoder (6.4 MB
 at batch 128 in bf16) is mapped afresh every step and every page of it faults on first touch:
-the conv autoencoder of configs/mnist_conv.toml took 51 ms a step at batch 128 in bf16 with
-461k page faults, and 37 ms with 99k page faults once the memory was kept (the peak memory
-was the same, 0.47 GB; benchmarks/results/train_throughput.json). Set
+the conv autoencoder of configs/mnist_conv.toml took 51-56 ms a step at batch 128 in bf16 with
+about 450k page faults, and 38-39 ms with about 100k once the memory was kept, at the same peak
+memory (0.45-0.47 GB; benchmarks/results/conv_step.json; in fp32 the gain is smaller and varies
+from run to run). Set
 ``AELAB_KEEP_MALLOC=1`` to leave the allocator as it is. Other C libraries are left alone.
 """
 
